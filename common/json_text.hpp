@@ -1,0 +1,15 @@
+#pragma once
+// Small helpers to append JSON text to a std::string without a DOM: used on the
+// hot path (outgoing events, step logs) where building a rapidjson::Document
+// would allocate per node.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hub::common {
+
+// Appends `s` as a quoted, escaped JSON string.
+void AppendJsonString(std::string& out, std::string_view s);
+void AppendJsonInt(std::string& out, int64_t v);
+
+}  // namespace hub::common

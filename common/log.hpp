@@ -1,0 +1,38 @@
+#pragma once
+// Structured logging to stderr, one line per record, `json` or `text`.
+// Thread-safe: a record is formatted on the caller's thread and written with a
+// single write(2).  Values passed as fields are escaped; callers must never pass
+// secrets (use RedactUrl for connection strings).
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace hub::common {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+struct LogField {
+  std::string_view key;
+  std::string value;
+  LogField(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
+  LogField(std::string_view k, const char* v) : key(k), value(v ? v : "") {}
+  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  template <typename N, typename = std::enable_if_t<std::is_arithmetic_v<N>>>
+  LogField(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
+};
+
+void ConfigureLogging(LogLevel level, bool json);
+bool LogEnabled(LogLevel level);
+void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
+
+inline void LogDebug(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kDebug, m, f); }
+inline void LogInfo(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
+inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, m, f); }
+inline void LogError(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
+
+// "postgresql://hub:secret@host/db" -> "postgresql://hub:***@host/db"; also masks
+// password=... in key/value connection strings.
+std::string RedactUrl(std::string_view url);
+
+}  // namespace hub::common

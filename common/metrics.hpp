@@ -1,0 +1,67 @@
+#pragma once
+// Counting apart from exporting (STYLE.md #9): the pipeline bumps these plain
+// atomics; worker/ turns them into Prometheus families at scrape time.  One
+// instance per process, created by worker/ and passed by reference.
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "common/error.hpp"
+
+namespace hub::common {
+
+// Input event types the worker consumes (index into per-type arrays).
+enum class InputKind { kWorkflowTriggered = 0, kOrderSubmitted = 1, kIntegrationWebhook = 2 };
+inline constexpr int kInputKinds = 3;
+const char* InputKindType(InputKind k);  // "workflow.triggered", ...
+
+// Fixed-bucket histogram that can be observed from many threads without a lock.
+class AtomicHistogram {
+ public:
+  static constexpr int kBuckets = 14;
+  // Upper bounds in seconds: 0.5 ms .. 10 s.
+  static constexpr std::array<double, kBuckets> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1,    0.25,  0.5,    1,     2.5,   5,    10};
+  void Observe(double seconds);
+  uint64_t bucket(int i) const { return buckets_[i].load(std::memory_order_relaxed); }  // non-cumulative
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  double sum() const { return static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6; }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets + 1> buckets_{};  // last = +Inf
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_us_{0};
+};
+
+struct Metrics {
+  // hub_events_consumed_total{type}
+  std::array<std::atomic<uint64_t>, kInputKinds> events_consumed{};
+  // hub_events_processed_total{type} — applied (effects committed)
+  std::array<std::atomic<uint64_t>, kInputKinds> events_processed{};
+  // hub_events_duplicate_total — identity seen before; nothing applied
+  std::atomic<uint64_t> events_duplicate{0};
+  // hub_events_deadlettered_total{class}
+  std::array<std::atomic<uint64_t>, 6> events_deadlettered{};
+  // hub_retries_total — transient failures that led to a retry
+  std::atomic<uint64_t> retries{0};
+  // hub_batches_total, hub_batch_size (histogram of events per batch is kept as sum/count)
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> batch_events{0};
+  AtomicHistogram batch_seconds;        // hub_batch_duration_seconds
+  AtomicHistogram event_latency;        // hub_event_latency_seconds: event time -> commit
+  std::atomic<int64_t> inflight{0};     // hub_inflight_events
+  std::atomic<int64_t> partitions_assigned{0};  // hub_partitions_assigned
+  std::atomic<int64_t> partitions_paused{0};    // hub_partitions_paused
+  std::atomic<uint64_t> rebalances{0};          // hub_rebalances_total
+  // Outbox relay.
+  std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total
+  std::atomic<uint64_t> outbox_publish_errors{0};  // hub_outbox_publish_errors_total
+  std::atomic<int64_t> outbox_pending{0};        // hub_outbox_pending (sampled)
+  std::atomic<int64_t> outbox_oldest_age_ms{0};  // hub_outbox_oldest_age_seconds (sampled)
+  std::atomic<int64_t> relay_shards_owned{0};    // hub_relay_shards_owned
+  // Health, set by the loops; read by /readyz and as gauges.
+  std::atomic<bool> db_ok{false};      // hub_database_up
+  std::atomic<bool> broker_ok{false};  // hub_broker_up
+};
+
+}  // namespace hub::common

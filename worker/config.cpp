@@ -1,0 +1,200 @@
+#include "worker/config.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace hub::worker {
+using common::ConfigError;
+
+const std::vector<SettingSpec>& AllSettings() {
+  static const std::vector<SettingSpec> kSpecs = {
+      {"HUB_DATABASE_URL", "libpq URI of PostgreSQL >= 15", "required"},
+      {"HUB_KAFKA_BROKERS", "bootstrap servers; empty = start the embedded broker in-process", ""},
+      {"HUB_KAFKA_GROUP", "consumer group id", "hub-worker"},
+      {"HUB_KAFKA_CONFIG", "extra librdkafka properties, k=v,k=v", ""},
+      {"HUB_TOPIC_PREFIX", "prefix of every topic name", "hub."},
+      {"HUB_HTTP_ADDR", "address of /metrics, /healthz, /readyz", "127.0.0.1:9464"},
+      {"HUB_LOG_LEVEL", "debug|info|warn|error", "info"},
+      {"HUB_LOG_FORMAT", "json|text", "json"},
+      {"HUB_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM", "30"},
+      {"HUB_SECRET_KEY", "base64 32-byte key for integration credentials", ""},
+      {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint for ai_agent steps", ""},
+      {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL", ""},
+      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps may call (comma list)", ""},
+      {"HUB_KAFKA_PARTITIONS", "partitions of topics created by the embedded broker", "12"},
+      {"HUB_WORKER_THREADS", "processing lanes, each with its own database connection", "2"},
+      {"HUB_BATCH_MAX", "events applied in one database transaction at most", "2000"},
+      {"HUB_MAX_INFLIGHT", "events buffered before partitions are paused", "20000"},
+      {"HUB_FETCH_WAIT_MS", "Kafka fetch.wait.max.ms", "10"},
+      {"HUB_SESSION_TIMEOUT_MS", "consumer group session timeout (ms)", "10000"},
+      {"HUB_RETRY_MAX_ATTEMPTS", "attempts for transient failures before dead-lettering", "5"},
+      {"HUB_RETRY_BASE_MS", "first retry backoff (ms), doubled per attempt, with jitter", "100"},
+      {"HUB_RELAY_BATCH", "outbox rows published per relay round", "2000"},
+      {"HUB_RELAY_POLL_MS", "outbox polling fallback interval (ms)", "500"},
+  };
+  return kSpecs;
+}
+
+std::string FlagName(const std::string& env_name) {
+  std::string s = env_name.substr(env_name.rfind("HUB_", 0) == 0 ? 4 : 0);
+  for (auto& c : s) c = (c == '_') ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "--" + s;
+}
+
+namespace {
+
+int ParseInt(const std::string& name, const std::string& v, int min, int max) {
+  if (v.empty()) throw ConfigError(name + ": expected an integer, got an empty value");
+  size_t pos = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos != v.size()) throw ConfigError(name + ": expected an integer, got '" + v + "'");
+  if (n < min || n > max)
+    throw ConfigError(name + ": must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                      ", got " + v);
+  return static_cast<int>(n);
+}
+
+std::vector<std::string> SplitComma(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::pair<std::string, uint16_t> ParseHostPort(const std::string& setting, const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw ConfigError(setting + ": expected host:port, got '" + value + "'");
+  std::string host = value.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = ParseInt(setting, value.substr(colon + 1), 0, 65535);
+  return {host, static_cast<uint16_t>(port)};
+}
+
+Settings LoadSettings(const std::map<std::string, std::string>& flags) {
+  std::map<std::string, std::string> values;
+  for (const auto& spec : AllSettings()) {
+    if (const char* v = std::getenv(spec.env)) values[spec.env] = v;
+  }
+  for (const auto& [k, v] : flags) values[k] = v;
+  auto has = [&](const char* k) { return values.count(k) > 0; };
+  auto get = [&](const char* k) { return values[k]; };
+
+  Settings s;
+  if (has("HUB_DATABASE_URL")) s.database_url = get("HUB_DATABASE_URL");
+  if (has("HUB_KAFKA_BROKERS")) s.kafka_brokers = get("HUB_KAFKA_BROKERS");
+  if (has("HUB_KAFKA_GROUP")) {
+    s.kafka_group = get("HUB_KAFKA_GROUP");
+    if (s.kafka_group.empty()) throw ConfigError("HUB_KAFKA_GROUP: must not be empty");
+  }
+  if (has("HUB_KAFKA_CONFIG")) {
+    for (const auto& kv : SplitComma(get("HUB_KAFKA_CONFIG"))) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw ConfigError("HUB_KAFKA_CONFIG: expected k=v,k=v; the item '" + kv.substr(0, kv.find('=')) +
+                          "' has no '='");
+      s.kafka_config.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+  }
+  if (has("HUB_TOPIC_PREFIX")) s.topic_prefix = get("HUB_TOPIC_PREFIX");
+  for (char c : s.topic_prefix) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      throw ConfigError("HUB_TOPIC_PREFIX: only letters, digits, '.', '_' and '-' are allowed, got '" +
+                        s.topic_prefix + "'");
+  }
+  if (has("HUB_HTTP_ADDR")) {
+    s.http_addr = get("HUB_HTTP_ADDR");
+    ParseHostPort("HUB_HTTP_ADDR", s.http_addr);
+  }
+  if (has("HUB_LOG_LEVEL")) {
+    const auto v = get("HUB_LOG_LEVEL");
+    if (v == "debug") s.log_level = common::LogLevel::kDebug;
+    else if (v == "info") s.log_level = common::LogLevel::kInfo;
+    else if (v == "warn") s.log_level = common::LogLevel::kWarn;
+    else if (v == "error") s.log_level = common::LogLevel::kError;
+    else throw ConfigError("HUB_LOG_LEVEL: expected debug|info|warn|error, got '" + v + "'");
+  }
+  if (has("HUB_LOG_FORMAT")) {
+    const auto v = get("HUB_LOG_FORMAT");
+    if (v == "json") s.log_json = true;
+    else if (v == "text") s.log_json = false;
+    else throw ConfigError("HUB_LOG_FORMAT: expected json|text, got '" + v + "'");
+  }
+  if (has("HUB_SHUTDOWN_TIMEOUT")) s.shutdown_timeout_s = ParseInt("HUB_SHUTDOWN_TIMEOUT", get("HUB_SHUTDOWN_TIMEOUT"), 1, 3600);
+  if (has("HUB_SECRET_KEY")) s.secret_key = get("HUB_SECRET_KEY");
+  if (has("HUB_LLM_BASE_URL")) s.llm_base_url = get("HUB_LLM_BASE_URL");
+  if (has("HUB_LLM_API_KEY")) s.llm_api_key = get("HUB_LLM_API_KEY");
+  if (has("HUB_HTTP_ALLOWLIST")) s.http_allowlist = SplitComma(get("HUB_HTTP_ALLOWLIST"));
+
+  struct IntSetting { const char* name; int* field; int min; int max; };
+  const IntSetting ints[] = {
+      {"HUB_KAFKA_PARTITIONS", &s.kafka_partitions, 1, 1000},
+      {"HUB_WORKER_THREADS", &s.worker_threads, 1, 64},
+      {"HUB_BATCH_MAX", &s.batch_max, 1, 100000},
+      {"HUB_MAX_INFLIGHT", &s.max_inflight, 1, 10000000},
+      {"HUB_FETCH_WAIT_MS", &s.fetch_wait_ms, 0, 60000},
+      {"HUB_SESSION_TIMEOUT_MS", &s.session_timeout_ms, 3000, 600000},
+      {"HUB_RETRY_MAX_ATTEMPTS", &s.retry_max_attempts, 1, 1000},
+      {"HUB_RETRY_BASE_MS", &s.retry_base_ms, 1, 600000},
+      {"HUB_RELAY_BATCH", &s.relay_batch, 1, 100000},
+      {"HUB_RELAY_POLL_MS", &s.relay_poll_ms, 1, 600000},
+  };
+  for (const auto& is : ints) {
+    if (has(is.name)) *is.field = ParseInt(is.name, get(is.name), is.min, is.max);
+  }
+  return s;
+}
+
+void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& flags,
+               std::vector<std::string>& rest) {
+  std::map<std::string, std::string> by_flag;
+  for (const auto& spec : AllSettings()) by_flag[FlagName(spec.env)] = spec.env;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string name = a, value;
+    bool has_value = false;
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      has_value = true;
+    }
+    auto it = by_flag.find(name);
+    if (it == by_flag.end()) {
+      rest.push_back(a);
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw ConfigError(it->second + ": the flag " + name + " needs a value");
+      value = args[++i];
+    }
+    flags[it->second] = value;
+  }
+}
+
+std::string SettingsHelp() {
+  std::string out = "Settings (environment variable, or the flag of the same name):\n";
+  for (const auto& spec : AllSettings()) {
+    std::string line = "  " + FlagName(spec.env) + " / " + spec.env;
+    if (line.size() < 52) line.resize(52, ' ');
+    out += line + " " + spec.help;
+    if (*spec.default_text) out += std::string(" [") + spec.default_text + "]";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace hub::worker

@@ -1,0 +1,71 @@
+#pragma once
+// Settings from the environment and from flags of the same name in kebab case
+// (HUB_KAFKA_BROKERS <=> --kafka-brokers).  Flags win over the environment.
+// Every value is checked here, before anything connects; a bad one is a
+// ConfigError that names the setting and the expected form (STYLE.md #7).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+
+namespace hub::worker {
+
+struct Settings {
+  // Contract settings (CONTRACT.md).
+  std::string database_url;
+  std::string kafka_brokers;  // empty = embedded broker in-process
+  std::string kafka_group = "hub-worker";
+  std::vector<std::pair<std::string, std::string>> kafka_config;  // extra librdkafka properties
+  std::string topic_prefix = "hub.";
+  std::string http_addr = "127.0.0.1:9464";
+  common::LogLevel log_level = common::LogLevel::kInfo;
+  bool log_json = true;
+  int shutdown_timeout_s = 30;
+  std::string secret_key;  // base64 of 32 bytes; decoded where used
+  std::string llm_base_url;
+  std::string llm_api_key;
+  std::vector<std::string> http_allowlist;
+
+  // Tuning (documented in the README).
+  int kafka_partitions = 12;        // topics the embedded broker creates
+  int worker_threads = 2;           // processing lanes, one DB connection each
+  int batch_max = 2000;             // events applied in one transaction at most
+  int max_inflight = 20000;         // events buffered before partitions are paused
+  int fetch_wait_ms = 10;           // fetch.wait.max.ms (see TOOLCHAIN.md on the mock)
+  int session_timeout_ms = 10000;   // consumer group session timeout
+  int retry_max_attempts = 5;       // transient failures before an event is dead-lettered
+  int retry_base_ms = 100;          // first backoff; doubles per attempt, with jitter
+  int relay_batch = 2000;           // outbox rows published per round
+  int relay_poll_ms = 500;          // relay polling fallback when no NOTIFY arrives
+};
+
+// One recognised setting: env name, flag name, help text, default shown in --help.
+struct SettingSpec {
+  const char* env;
+  const char* help;
+  const char* default_text;
+};
+
+const std::vector<SettingSpec>& AllSettings();
+
+// "HUB_KAFKA_BROKERS" -> "--kafka-brokers"
+std::string FlagName(const std::string& env_name);
+
+// Reads the environment, then applies `flags` (env name -> value).
+// Throws common::ConfigError naming the setting on a malformed value.
+Settings LoadSettings(const std::map<std::string, std::string>& flags);
+
+// Parses "--name=value" / "--name value" arguments of known settings into
+// `flags`; anything else is returned in `rest` for the subcommand.
+void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& flags,
+               std::vector<std::string>& rest);
+
+// The settings part of --help.
+std::string SettingsHelp();
+
+// "host:port" -> pair; throws ConfigError naming `setting`.
+std::pair<std::string, uint16_t> ParseHostPort(const std::string& setting, const std::string& value);
+
+}  // namespace hub::worker

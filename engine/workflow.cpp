@@ -1,0 +1,287 @@
+#include "engine/workflow.hpp"
+
+#include <map>
+#include <queue>
+#include <stdexcept>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/json_text.hpp"
+
+namespace hub::engine {
+namespace {
+
+std::string_view NodeType(const rapidjson::Value& node) {
+  auto t = node.FindMember("type");
+  if (t != node.MemberEnd() && t->value.IsString()) {
+    std::string_view v(t->value.GetString(), t->value.GetStringLength());
+    if (v != "default" && v != "custom") return v;
+  }
+  auto d = node.FindMember("data");
+  if (d != node.MemberEnd() && d->value.IsObject()) {
+    for (const char* k : {"type", "kind", "nodeType"}) {
+      auto m = d->value.FindMember(k);
+      if (m != d->value.MemberEnd() && m->value.IsString())
+        return {m->value.GetString(), m->value.GetStringLength()};
+    }
+  }
+  return {};
+}
+
+std::string StringMember(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return {};
+  auto m = obj.FindMember(key);
+  if (m == obj.MemberEnd() || !m->value.IsString()) return {};
+  return {m->value.GetString(), m->value.GetStringLength()};
+}
+
+void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledStep& step) {
+  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
+  auto dm = node.FindMember("data");
+  const rapidjson::Value& data = (dm != node.MemberEnd() && dm->value.IsObject()) ? dm->value : kEmpty;
+  if (type == "trigger") {
+    step.kind = StepKind::kTrigger;
+  } else if (type == "transform") {
+    step.kind = StepKind::kTransform;
+    auto f = data.FindMember("fields");
+    if (f == data.MemberEnd() || !f->value.IsObject())
+      throw std::invalid_argument("transform node '" + step.node_id + "' has no data.fields object");
+    for (auto& m : f->value.GetObject()) {
+      std::string name(m.name.GetString(), m.name.GetStringLength());
+      if (!m.value.IsString())
+        throw std::invalid_argument("transform node '" + step.node_id + "': field '" + name +
+                                    "' must be a template string");
+      step.fields.emplace_back(name, Template::Compile({m.value.GetString(), m.value.GetStringLength()}));
+    }
+  } else if (type == "notification") {
+    step.kind = StepKind::kNotification;
+    std::string user = StringMember(data, "userId");
+    if (user.empty()) throw std::invalid_argument("notification node '" + step.node_id + "' has no data.userId");
+    step.user_id = Template::Compile(user);
+    std::string title = StringMember(data, "title");
+    step.title = Template::Compile(title.empty() ? "Workflow notification" : title);
+    step.message = Template::Compile(StringMember(data, "message"));
+    std::string t = StringMember(data, "notificationType");
+    if (!t.empty()) step.notification_type = t;
+  } else {
+    throw std::invalid_argument("node '" + step.node_id + "' has type '" + std::string(type) +
+                                "', which this worker does not run");
+  }
+}
+
+// Orders the nodes reachable from the trigger(s) topologically (Kahn).
+void CompileGraph(const rapidjson::Value& nodes, const rapidjson::Value& edges, CompiledWorkflow& wf) {
+  if (!nodes.IsArray()) throw std::invalid_argument("nodes is not an array");
+  if (!edges.IsArray()) throw std::invalid_argument("edges is not an array");
+  std::map<std::string, const rapidjson::Value*> by_id;
+  std::vector<std::string> order_ids;
+  for (const auto& n : nodes.GetArray()) {
+    std::string id = StringMember(n, "id");
+    if (id.empty()) throw std::invalid_argument("a node has no id");
+    if (!by_id.emplace(id, &n).second) throw std::invalid_argument("duplicate node id '" + id + "'");
+    order_ids.push_back(id);
+  }
+  std::map<std::string, std::vector<std::string>> out_edges;
+  std::map<std::string, int> indegree;
+  for (const auto& id : order_ids) indegree[id] = 0;
+  for (const auto& e : edges.GetArray()) {
+    std::string s = StringMember(e, "source"), t = StringMember(e, "target");
+    if (!by_id.count(s) || !by_id.count(t))
+      throw std::invalid_argument("edge '" + StringMember(e, "id") + "' connects unknown nodes '" + s + "' -> '" + t + "'");
+    out_edges[s].push_back(t);
+    ++indegree[t];
+  }
+  std::vector<std::string> starts;
+  for (const auto& id : order_ids)
+    if (NodeType(*by_id[id]) == "trigger") starts.push_back(id);
+  if (starts.empty())
+    for (const auto& id : order_ids)
+      if (indegree[id] == 0) starts.push_back(id);
+  if (starts.empty()) throw std::invalid_argument("the workflow has no trigger node");
+
+  // Reachable set, then Kahn restricted to it.
+  std::map<std::string, bool> reachable;
+  std::vector<std::string> stack = starts;
+  while (!stack.empty()) {
+    std::string id = stack.back();
+    stack.pop_back();
+    if (reachable[id]) continue;
+    reachable[id] = true;
+    for (const auto& t : out_edges[id]) stack.push_back(t);
+  }
+  std::map<std::string, int> indeg;
+  for (const auto& [id, r] : reachable)
+    if (r) indeg[id] = 0;
+  for (const auto& [s, ts] : out_edges)
+    if (reachable[s])
+      for (const auto& t : ts) ++indeg[t];
+  std::queue<std::string> ready;
+  for (const auto& id : order_ids)
+    if (reachable[id] && indeg[id] == 0) ready.push(id);
+  size_t emitted = 0;
+  while (!ready.empty()) {
+    std::string id = ready.front();
+    ready.pop();
+    ++emitted;
+    CompiledStep step;
+    step.node_id = id;
+    CompileStep(*by_id[id], NodeType(*by_id[id]), step);
+    wf.steps.push_back(std::move(step));
+    for (const auto& t : out_edges[id])
+      if (--indeg[t] == 0) ready.push(t);
+  }
+  if (emitted != indeg.size()) throw std::invalid_argument("the workflow graph has a cycle");
+}
+
+void AppendValue(const rapidjson::Value& v, std::string& out) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  out.append(buf.GetString(), buf.GetSize());
+}
+
+const char* StepTypeName(StepKind k) {
+  switch (k) {
+    case StepKind::kTrigger: return "trigger";
+    case StepKind::kTransform: return "transform";
+    case StepKind::kNotification: return "notification";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+const char* ToString(ExecutionStatus s) {
+  switch (s) {
+    case ExecutionStatus::kCompleted: return "COMPLETED";
+    case ExecutionStatus::kFailed: return "FAILED";
+    case ExecutionStatus::kCancelled: return "CANCELLED";
+  }
+  return "FAILED";
+}
+
+std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::string name, std::string organization_id,
+                                                        bool active, std::string updated_at,
+                                                        std::string_view nodes_json, std::string_view edges_json,
+                                                        std::string_view variables_json) {
+  auto wf = std::make_shared<CompiledWorkflow>();
+  wf->id = std::move(id);
+  wf->name = std::move(name);
+  wf->organization_id = std::move(organization_id);
+  wf->active = active;
+  wf->updated_at = std::move(updated_at);
+  wf->meta.SetObject();
+  auto& a = wf->meta.GetAllocator();
+  wf->meta.AddMember("id", rapidjson::Value(wf->id.c_str(), a), a);
+  wf->meta.AddMember("name", rapidjson::Value(wf->name.c_str(), a), a);
+  if (!variables_json.empty()) {
+    wf->variables.Parse(variables_json.data(), variables_json.size());
+    if (wf->variables.HasParseError()) wf->variables.SetNull();
+  }
+  try {
+    rapidjson::Document nodes, edges;
+    nodes.Parse(nodes_json.data(), nodes_json.size());
+    edges.Parse(edges_json.data(), edges_json.size());
+    if (nodes.HasParseError()) throw std::invalid_argument("nodes is not valid JSON");
+    if (edges.HasParseError()) throw std::invalid_argument("edges is not valid JSON");
+    CompileGraph(nodes, edges, *wf);
+  } catch (const std::invalid_argument& e) {
+    wf->steps.clear();
+    wf->compile_error = std::string("invalid workflow definition: ") + e.what();
+  }
+  return wf;
+}
+
+void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, ExecutionResult& out) {
+  out = ExecutionResult{};
+  if (!wf.active) {
+    out.status = ExecutionStatus::kCancelled;
+    out.error = "workflow " + wf.id + " is inactive (is_active = false); nothing was run";
+    return;
+  }
+  if (!wf.compile_error.empty()) {
+    out.status = ExecutionStatus::kFailed;
+    out.error = wf.compile_error;
+    return;
+  }
+  rapidjson::Document output(rapidjson::kObjectType);
+  auto& alloc = output.GetAllocator();
+  TemplateContext ctx;
+  ctx.input = trigger.input;
+  ctx.output = &output;
+  ctx.variables = wf.variables.IsNull() ? nullptr : &wf.variables;
+  ctx.trigger = trigger.event;
+  ctx.workflow = &wf.meta;
+
+  std::string& logs = out.logs_json;
+  logs.assign("[");
+  for (const auto& step : wf.steps) {
+    if (out.nodes_executed > 0) logs += ',';
+    logs += "{\"nodeId\":";
+    common::AppendJsonString(logs, step.node_id);
+    logs += ",\"type\":\"";
+    logs += StepTypeName(step.kind);
+    logs += "\",\"status\":\"COMPLETED\"";
+    switch (step.kind) {
+      case StepKind::kTrigger:
+        break;
+      case StepKind::kTransform: {
+        logs += ",\"output\":{";
+        bool first = true;
+        for (const auto& [name, tmpl] : step.fields) {
+          rapidjson::Value v;
+          tmpl.RenderValue(ctx, v, alloc);
+          if (!first) logs += ',';
+          first = false;
+          common::AppendJsonString(logs, name);
+          logs += ':';
+          AppendValue(v, logs);
+          auto existing = output.FindMember(rapidjson::StringRef(name.data(), name.size()));
+          if (existing != output.MemberEnd()) existing->value = v;
+          else output.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc), v, alloc);
+        }
+        logs += '}';
+        break;
+      }
+      case StepKind::kNotification: {
+        NotificationWrite n;
+        n.id = std::string(trigger.execution_id) + ":" + step.node_id;
+        step.user_id.RenderText(ctx, n.user_id);
+        step.title.RenderText(ctx, n.title);
+        step.message.RenderText(ctx, n.message);
+        n.type = step.notification_type;
+        n.metadata_json = "{\"executionId\":";
+        common::AppendJsonString(n.metadata_json, trigger.execution_id);
+        n.metadata_json += ",\"workflowId\":";
+        common::AppendJsonString(n.metadata_json, wf.id);
+        n.metadata_json += ",\"nodeId\":";
+        common::AppendJsonString(n.metadata_json, step.node_id);
+        n.metadata_json += '}';
+        logs += ",\"notificationId\":";
+        common::AppendJsonString(logs, n.id);
+        logs += ",\"userId\":";
+        common::AppendJsonString(logs, n.user_id);
+        if (n.user_id.empty()) {
+          logs.resize(logs.rfind("\"status\""));
+          logs += "\"status\":\"FAILED\",\"error\":\"userId rendered empty\"}";
+          ++out.nodes_executed;
+          logs += ']';
+          out.status = ExecutionStatus::kFailed;
+          out.error = "notification node '" + step.node_id + "': userId rendered empty";
+          out.notifications.clear();
+          return;
+        }
+        out.notifications.push_back(std::move(n));
+        break;
+      }
+    }
+    logs += '}';
+    ++out.nodes_executed;
+  }
+  logs += ']';
+  out.output_json.clear();
+  AppendValue(output, out.output_json);
+}
+
+}  // namespace hub::engine

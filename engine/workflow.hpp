@@ -1,0 +1,82 @@
+#pragma once
+// Automation workflows: React-Flow `nodes` and `edges` compiled once into an
+// ordered list of steps, then run per trigger event.  Pure: no I/O, no clock
+// except the one passed in, so it is unit-testable (STYLE.md #1).
+//
+// Node types handled here: `trigger` (entry point), `transform` (data.fields:
+// name -> template), `notification` (data.userId/title/message templates,
+// data.notificationType).  Any other type makes the execution FAIL with an
+// explanation rather than pretending to run it.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "engine/template.hpp"
+
+namespace hub::engine {
+
+enum class ExecutionStatus { kCompleted, kFailed, kCancelled };
+const char* ToString(ExecutionStatus s);  // "COMPLETED", ...
+
+enum class StepKind { kTrigger, kTransform, kNotification };
+
+struct CompiledStep {
+  std::string node_id;
+  StepKind kind = StepKind::kTrigger;
+  std::vector<std::pair<std::string, Template>> fields;  // transform
+  Template user_id, title, message;                       // notification
+  std::string notification_type = "info";
+};
+
+struct CompiledWorkflow {
+  std::string id;
+  std::string name;
+  std::string organization_id;
+  bool active = true;
+  std::string updated_at;  // cache key together with id
+  std::vector<CompiledStep> steps;  // execution order (topological, from the trigger)
+  std::string compile_error;        // non-empty: every execution FAILs with this reason
+  rapidjson::Document variables;    // null when the workflow has none
+  rapidjson::Document meta;         // {"id": ..., "name": ...} for templates
+};
+
+// Never throws for a bad definition: the problem is kept in compile_error.
+std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::string name, std::string organization_id,
+                                                        bool active, std::string updated_at,
+                                                        std::string_view nodes_json, std::string_view edges_json,
+                                                        std::string_view variables_json);
+
+struct NotificationWrite {
+  std::string id;
+  std::string user_id;
+  std::string title;
+  std::string message;
+  std::string type;
+  std::string metadata_json;
+};
+
+// What one execution produced; the caller turns it into rows and events.
+struct ExecutionResult {
+  ExecutionStatus status = ExecutionStatus::kCompleted;
+  std::string output_json = "{}";
+  std::string error;
+  std::string logs_json = "[]";
+  int nodes_executed = 0;
+  int64_t tokens_used = 0;
+  double cost = 0;
+  std::vector<NotificationWrite> notifications;
+};
+
+struct TriggerInput {
+  const rapidjson::Value* event = nullptr;  // the whole CloudEvent (structured)
+  const rapidjson::Value* input = nullptr;  // data.input
+  std::string_view execution_id;
+};
+
+void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, ExecutionResult& out);
+
+}  // namespace hub::engine

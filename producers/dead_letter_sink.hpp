@@ -1,0 +1,59 @@
+#pragma once
+// Dead letters: events that cannot be processed, published to `hub.deadletter`
+// (CONTRACT.md).  A dead letter keeps the original key, value and headers and
+// adds hub-error, hub-error-class, hub-source-topic, hub-source-partition and
+// hub-source-offset.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+
+namespace hub::producers {
+
+class KafkaProducer;
+
+struct DeadLetter {
+  std::string source_topic;
+  int32_t source_partition = 0;
+  int64_t source_offset = 0;
+  std::string key;    // original, unchanged
+  std::string value;  // original, unchanged
+  std::vector<std::pair<std::string, std::string>> headers;  // original headers, kept
+  common::ErrorClass error_class = common::ErrorClass::kInternal;
+  std::string reason;  // human-readable
+};
+
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  // Blocks until every letter is delivered; throws common::TransientError if the
+  // broker can't take them (retry later), DeliveryFailed if it never will.
+  virtual void Send(const std::vector<DeadLetter>& letters) = 0;
+};
+
+// The headers of the dead letter of `letter`: its original headers in order,
+// without any earlier hub-error* / hub-source-* (a letter that fails again
+// after a redrive carries only its latest reason), then the five hub headers.
+// The reason is cut to kMaxReasonBytes.  Pure.
+inline constexpr size_t kMaxReasonBytes = 2048;
+std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter);
+
+// Publishes to one topic through a shared KafkaProducer; any thread (Send
+// blocks its caller only).  Counts metrics.events_deadlettered[class] once a
+// letter is delivered.
+class KafkaDeadLetterSink : public DeadLetterSink {
+ public:
+  KafkaDeadLetterSink(KafkaProducer& producer, std::string topic /* e.g. "hub.deadletter" */,
+                      common::Metrics& metrics);
+  void Send(const std::vector<DeadLetter>& letters) override;
+
+ private:
+  KafkaProducer& producer_;
+  const std::string topic_;
+  common::Metrics& metrics_;
+};
+
+}  // namespace hub::producers

@@ -1,0 +1,61 @@
+#include "producers/kafka_config.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <stdexcept>
+
+#include "common/error.hpp"
+
+namespace hub::producers {
+namespace {
+
+// librdkafka sometimes quotes the rejected value in its message
+// ("Invalid value \"s3cr3t\" for ..."): hide every occurrence of it.
+std::string HideValue(std::string text, const std::string& value) {
+  if (value.empty()) return text;
+  static const std::string kHidden = "<value hidden>";
+  for (size_t pos = text.find(value); pos != std::string::npos; pos = text.find(value, pos + kHidden.size())) {
+    text.replace(pos, value.size(), kHidden);
+  }
+  return text;
+}
+
+}  // namespace
+
+void ApplyKafkaConfig(RdKafka::Conf& conf, const KafkaProperties& extra) {
+  for (const auto& [name, value] : extra) {
+    if (name.empty()) throw common::ConfigError("HUB_KAFKA_CONFIG: empty property name (expected k=v,k=v)");
+    std::string err;
+    switch (conf.set(name, value, err)) {
+      case RdKafka::Conf::CONF_OK:
+        break;
+      case RdKafka::Conf::CONF_UNKNOWN:
+        throw common::ConfigError("HUB_KAFKA_CONFIG: unknown librdkafka property \"" + name + "\"");
+      case RdKafka::Conf::CONF_INVALID:
+      default:
+        throw common::ConfigError("HUB_KAFKA_CONFIG: invalid value for librdkafka property \"" + name +
+                                  "\" (value not shown): " + HideValue(err, value));
+    }
+  }
+}
+
+std::unique_ptr<RdKafka::Conf> MakeKafkaConf(const std::string& brokers, const KafkaProperties& extra) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (!brokers.empty()) {
+    std::string err;
+    if (conf->set("bootstrap.servers", brokers, err) != RdKafka::Conf::CONF_OK) {
+      throw common::ConfigError("HUB_KAFKA_BROKERS: " + err);
+    }
+  }
+  ApplyKafkaConfig(*conf, extra);
+  return conf;
+}
+
+void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
+  std::string err;
+  if (conf.set(name, value, err) != RdKafka::Conf::CONF_OK) {
+    throw std::logic_error("librdkafka property " + name + ": " + err);
+  }
+}
+
+}  // namespace hub::producers

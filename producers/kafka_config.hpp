@@ -1,0 +1,35 @@
+#pragma once
+// librdkafka configuration shared by the consumer and the producers.
+//
+// HUB_KAFKA_CONFIG carries extra librdkafka properties (security.protocol,
+// sasl.*, ssl.*, tuning).  They are checked here, before anything connects
+// (STYLE.md #7): an unknown or invalid property is a common::ConfigError that
+// names HUB_KAFKA_CONFIG and the property.  Values are never echoed — they may be
+// passwords — not even inside librdkafka's own error text.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace RdKafka {
+class Conf;
+}
+
+namespace hub::producers {
+
+using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
+
+// Global configuration with bootstrap.servers = `brokers` (left unset when
+// empty) and then every item of `extra` applied in order.
+std::unique_ptr<RdKafka::Conf> MakeKafkaConf(const std::string& brokers, const KafkaProperties& extra);
+
+// Applies `extra` (HUB_KAFKA_CONFIG items) to `conf`; throws common::ConfigError
+// on the first unknown or invalid property.  For callers that set their own
+// defaults first and let the operator override them.
+void ApplyKafkaConfig(RdKafka::Conf& conf, const KafkaProperties& extra);
+
+// Sets one property that the program itself chose (not operator input): a
+// failure is a programming error and throws std::logic_error naming it.
+void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value);
+
+}  // namespace hub::producers

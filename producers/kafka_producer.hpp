@@ -1,0 +1,133 @@
+#pragma once
+// hub::producers::KafkaProducer — RAII over one librdkafka producer handle.
+//
+// Guarantees: idempotent (enable.idempotence=true, acks=all), so librdkafka's
+// internal retries neither duplicate nor reorder messages within a partition.
+// Tuned for low latency (linger.ms=2) while allowing large batches.  Keys are
+// partitioned with murmur2 (the Java client's partitioner), so a key lands on
+// the same partition whichever client wrote it.
+//
+// Threads:
+//   * The producer owns ONE poll thread.  It is the only thread that runs
+//     librdkafka callbacks (delivery reports, errors), and the only one that
+//     destroys and recreates the handle after a fatal (idempotence) error.
+//   * ProduceBatch may be called from any number of threads at once; each call
+//     blocks its caller until every message of its batch is resolved.  Calls
+//     hold a shared lock on the handle, recreation an exclusive one.
+//   * librdkafka's own threads log through common::Log.
+//
+// Errors are mapped where they enter (STYLE.md #4): a Delivery says ok, or
+// failed with common::Retry::kTransient / kPermanent and a message.  Nobody
+// outside this file looks at librdkafka error codes.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+#include <atomic>
+
+#include "common/error.hpp"
+#include "producers/kafka_config.hpp"
+
+namespace RdKafka {
+class Conf;
+class Producer;
+}
+
+namespace hub::producers {
+
+// One message to produce.  Views: the caller keeps the bytes alive for the
+// duration of the ProduceBatch call (librdkafka copies them).
+struct ProducerMessage {
+  std::string_view topic;
+  std::string_view key;  // empty = null key
+  std::string_view value;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+};
+
+// The outcome of one message.
+struct Delivery {
+  bool ok = false;
+  common::Retry retry = common::Retry::kTransient;  // meaningful when !ok
+  std::string error;                                // when !ok
+  int32_t partition = -1;                           // when ok
+  int64_t offset = -1;                              // when ok
+};
+
+struct ProducerOptions {
+  std::string brokers;
+  KafkaProperties extra;  // HUB_KAFKA_CONFIG; applied after our defaults
+  std::string client_id = "hubworker";
+  int linger_ms = 2;
+  // How long librdkafka retries one message internally (broker down, leader
+  // change) before reporting it failed.
+  int message_timeout_ms = 30000;
+};
+
+// librdkafka error code -> whether producing again may succeed.
+common::Retry ClassifyKafkaError(int rdkafka_error_code);
+
+// Thrown by users of the producer when a delivery failed permanently (the
+// broker will never take this message as it is: too large, not authorised).
+class DeliveryFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class KafkaProducer {
+ public:
+  // Throws common::ConfigError for a bad HUB_KAFKA_CONFIG item, or an attempt
+  // to switch off idempotence.
+  explicit KafkaProducer(ProducerOptions options);
+  // Flushes for up to 10 s, then fails what is left and stops the poll thread.
+  // No ProduceBatch call may be running.
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Produces every message and blocks until each one is delivered or failed,
+  // or `deadline` passes: result[i] belongs to messages[i].  A message still
+  // unresolved at the deadline is reported failed (transient) although it may
+  // yet be delivered — at-least-once, never at-most-once.
+  std::vector<Delivery> ProduceBatch(const std::vector<ProducerMessage>& messages,
+                                     std::chrono::steady_clock::time_point deadline);
+  // Same, with deadline = now + message timeout + a margin.
+  std::vector<Delivery> ProduceBatch(const std::vector<ProducerMessage>& messages);
+
+  // Messages handed to librdkafka and not yet resolved.
+  int OutstandingMessages() const;
+  // How many times the handle was recreated after a fatal error.
+  uint64_t Recreations() const { return recreations_.load(); }
+  const ProducerOptions& options() const { return options_; }
+
+  // Implementation details, public only for the callback adapters in the .cpp.
+  struct Batch;
+  struct Slot {
+    Batch* batch;
+    size_t index;
+  };
+  class Callbacks;
+
+ private:
+  void PollLoop();
+  void RecreateHandle();  // poll thread only; takes the exclusive lock
+  void DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms);
+
+  const ProducerOptions options_;
+  std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<RdKafka::Conf> conf_;  // kept to recreate the handle
+  mutable std::shared_mutex handle_mu_;
+  std::unique_ptr<RdKafka::Producer> handle_;  // guarded by handle_mu_
+  std::atomic<bool> fatal_{false};             // set by the error callback
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> recreations_{0};
+  std::thread poll_thread_;
+};
+
+}  // namespace hub::producers

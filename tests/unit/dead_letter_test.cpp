@@ -1,0 +1,198 @@
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "producers/dead_letter_sink.hpp"
+#include "producers/kafka_producer.hpp"
+
+namespace hub::producers {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+DeadLetter SampleLetter() {
+  DeadLetter l;
+  l.source_topic = "hub.order.submitted";
+  l.source_partition = 7;
+  l.source_offset = 123456789012;
+  l.key = "order-1";
+  l.value = R"({"specversion":"1.0"})";
+  l.headers = {{"content-type", "application/cloudevents+json"}, {"traceparent", "00-abc-def-01"}};
+  l.error_class = common::ErrorClass::kNotFound;
+  l.reason = "order order-1 not found";
+  return l;
+}
+
+std::map<std::string, std::string> AsMap(const Headers& h) { return {h.begin(), h.end()}; }
+
+TEST(DeadLetterHeaders, KeepOriginalHeadersInOrderAndAddTheFiveContractHeaders) {
+  Headers h = DeadLetterHeaders(SampleLetter());
+  ASSERT_EQ(h.size(), 7u);
+  EXPECT_EQ(h[0], (std::pair<std::string, std::string>{"content-type", "application/cloudevents+json"}));
+  EXPECT_EQ(h[1], (std::pair<std::string, std::string>{"traceparent", "00-abc-def-01"}));
+  auto m = AsMap(h);
+  EXPECT_EQ(m["hub-error"], "order order-1 not found");
+  EXPECT_EQ(m["hub-error-class"], "not_found");
+  EXPECT_EQ(m["hub-source-topic"], "hub.order.submitted");
+  EXPECT_EQ(m["hub-source-partition"], "7");
+  EXPECT_EQ(m["hub-source-offset"], "123456789012");
+}
+
+TEST(DeadLetterHeaders, ErrorClassNamesFollowTheContract) {
+  DeadLetter l = SampleLetter();
+  const std::pair<common::ErrorClass, const char*> cases[] = {
+      {common::ErrorClass::kSchema, "schema"},       {common::ErrorClass::kNotFound, "not_found"},
+      {common::ErrorClass::kTenant, "tenant"},       {common::ErrorClass::kSignature, "signature"},
+      {common::ErrorClass::kStep, "step"},           {common::ErrorClass::kInternal, "internal"}};
+  for (auto [cls, name] : cases) {
+    l.error_class = cls;
+    EXPECT_EQ(AsMap(DeadLetterHeaders(l))["hub-error-class"], name);
+  }
+}
+
+TEST(DeadLetterHeaders, ALetterThatFailsAgainCarriesOnlyItsLatestReason) {
+  DeadLetter l = SampleLetter();
+  l.headers = DeadLetterHeaders(l);  // as redriven from the dead letter topic
+  l.reason = "second failure";
+  l.source_topic = "hub.order.submitted";
+  l.source_offset = 5;
+  Headers h = DeadLetterHeaders(l);
+  EXPECT_EQ(h.size(), 7u);
+  int errors = 0;
+  for (const auto& [name, value] : h) errors += name == "hub-error";
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(AsMap(h)["hub-error"], "second failure");
+  EXPECT_EQ(AsMap(h)["hub-source-offset"], "5");
+}
+
+TEST(DeadLetterHeaders, AVeryLongReasonIsCutAtACharacterBoundary) {
+  DeadLetter l = SampleLetter();
+  l.reason.clear();
+  for (int i = 0; i < 2000; ++i) l.reason += "é";  // 2 bytes each
+  l.reason = "x" + l.reason;                         // odd offset: the cut falls inside a character
+  std::string got = AsMap(DeadLetterHeaders(l))["hub-error"];
+  EXPECT_LE(got.size(), kMaxReasonBytes + 3);
+  EXPECT_EQ(got.substr(got.size() - 3), "...");
+  std::string body = got.substr(0, got.size() - 3);
+  EXPECT_EQ((body.size() - 1) % 2, 0u) << "a multi-byte character was split";
+}
+
+// An in-process librdkafka mock cluster (no servers) and a plain reader.
+class MockKafka {
+ public:
+  MockKafka() {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(err);
+    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+    if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
+  }
+  ~MockKafka() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void CreateTopic(const std::string& topic, int partitions) {
+    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  rd_kafka_mock_cluster_t* cluster() { return cluster_; }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+struct Read {
+  std::string key, value;
+  Headers headers;
+};
+
+// Reads `count` messages from partition 0 of `topic` from the beginning, or
+// fewer if the deadline passes.
+std::vector<Read> ReadMessages(const std::string& brokers, const std::string& topic, size_t count) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", brokers, err);
+  conf->set("group.id", "dead-letter-test-reader", err);  // assign() only: no group join
+  conf->set("enable.auto.commit", "false", err);
+  conf->set("fetch.wait.max.ms", "10", err);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer) throw std::runtime_error(err);
+  std::vector<RdKafka::TopicPartition*> parts = {
+      RdKafka::TopicPartition::create(topic, 0, RdKafka::Topic::OFFSET_BEGINNING)};
+  consumer->assign(parts);
+  RdKafka::TopicPartition::destroy(parts);
+  std::vector<Read> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+    Read r;
+    if (m->key()) r.key = *m->key();
+    r.value.assign(static_cast<const char*>(m->payload()), m->len());
+    if (m->headers()) {
+      for (const auto& h : m->headers()->get_all()) {
+        r.headers.emplace_back(h.key(), std::string(static_cast<const char*>(h.value()), h.value_size()));
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  consumer->close();
+  return out;
+}
+
+TEST(KafkaDeadLetterSink, PublishesOriginalKeyValueAndHeadersPlusReasonAndCountsByClass) {
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+
+  DeadLetter schema = SampleLetter();
+  schema.error_class = common::ErrorClass::kSchema;
+  schema.key = "order-2";
+  sink.Send({SampleLetter(), schema});
+
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kSchema)].load(), 1u);
+  std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].key, "order-1");
+  EXPECT_EQ(got[0].value, SampleLetter().value);
+  EXPECT_EQ(got[0].headers, DeadLetterHeaders(SampleLetter()));
+  EXPECT_EQ(got[1].key, "order-2");
+  EXPECT_EQ(AsMap(got[1].headers)["hub-error-class"], "schema");
+}
+
+TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  options.message_timeout_ms = 1500;
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
+  EXPECT_THROW(sink.Send({SampleLetter()}), common::TransientError);
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
+  rd_kafka_mock_broker_set_up(kafka.cluster(), 1);
+  sink.Send({SampleLetter()});  // the same producer recovers
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
+}
+
+}  // namespace
+}  // namespace hub::producers

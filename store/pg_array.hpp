@@ -4,7 +4,6 @@
 // unnest($1::text[], $2::jsonb[], ...)` is one statement for N rows, and RLS
 // WITH CHECK still applies (COPY FROM is refused on tables with row security).
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +25,6 @@ class PgArray {
     Sep();
     buf_ += "NULL";
   }
-  void Add(const std::optional<std::string>& v) { v ? Add(std::string_view(*v)) : AddNull(); }
   void AddInt(int64_t v) {
     Sep();
     buf_ += std::to_string(v);

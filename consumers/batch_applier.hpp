@@ -1,0 +1,61 @@
+#pragma once
+// Applies a batch of parsed events in ONE database transaction.
+//
+// Delivery contract (the consume loop relies on it): effects, the events'
+// identities (processed_events) and their outgoing events (outbox) commit
+// together; only after Apply() returns does the caller store the Kafka
+// offsets.  A crash in between means redelivery, and redelivered identities
+// are found in processed_events and skipped — so an event's effects are
+// applied once however often it is delivered.
+//
+// Steps inside the transaction, per organisation (SET LOCAL
+// app.organization_id, so row-level security isolates tenants):
+//   1. the organisation must exist (else permanent `tenant` failure);
+//   2. handlers Load() the state their events need (may Fail() items);
+//   3. the identities of the still-valid items are inserted into
+//      processed_events in one statement; those already there are duplicates;
+//   4. handlers Apply() the fresh items; outgoing events go to the outbox.
+// If a statement fails permanently (bad data, constraint), the batch is
+// rolled back and re-applied one event per transaction, so that one bad
+// event is dead-lettered without undoing or blocking its neighbours.  A
+// transient failure rolls back and throws common::TransientError: the caller
+// retries the whole batch later (commits that did happen are recognised by
+// step 3 — an in-doubt commit is resolved by the dedupe table, never by
+// re-executing effects).
+//
+// Confined to one lane thread; owns that lane's database connection.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/metrics.hpp"
+#include "consumers/batch_handler.hpp"
+#include "consumers/work_item.hpp"
+
+namespace hub::consumers {
+
+class BatchApplier {
+ public:
+  BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
+               common::Metrics& metrics);
+  // Items must be kPending or kFailed (already failed items are left alone).
+  // On return each pending item is kApplied, kDuplicate or kFailed.
+  // Throws common::TransientError after rolling back.
+  void Apply(const std::vector<WorkItem*>& items);
+  // Opens the connection if needed (also used by readiness checks).
+  void EnsureConnected();
+
+ private:
+  void ApplyOnce(const std::vector<WorkItem*>& items);
+  BatchHandler* HandlerFor(common::InputKind k) const;
+
+  std::string url_;
+  std::vector<std::unique_ptr<BatchHandler>> handlers_;
+  common::Metrics& metrics_;
+  std::unique_ptr<pqxx::connection> conn_;
+  store::OutboxBatch outbox_;
+};
+
+}  // namespace hub::consumers

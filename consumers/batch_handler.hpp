@@ -1,0 +1,35 @@
+#pragma once
+// What an event type contributes to a batch.  The lane owns the transaction,
+// the tenant setting, deduplication and the commit; a handler only reads the
+// state its events need and writes their effects.  The decisions themselves
+// are pure functions (engine/) that a handler calls, so they are testable
+// without servers.
+//
+// Both calls run inside the lane's transaction with app.organization_id set to
+// `org` (row-level security applies).  A handler instance belongs to one lane
+// (one thread), so it may keep caches without locks.
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/metrics.hpp"
+#include "consumers/work_item.hpp"
+#include "store/outbox_batch.hpp"
+
+namespace hub::consumers {
+
+class BatchHandler {
+ public:
+  virtual ~BatchHandler() = default;
+  virtual common::InputKind kind() const = 0;
+  // Loads what `items` refer to; Fail()s the ones that cannot be applied
+  // (e.g. a workflow that does not exist in this organisation).
+  virtual void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) = 0;
+  // Writes the effects of items seen for the first time, and their outgoing
+  // events into `outbox`.
+  virtual void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
+                     store::OutboxBatch& outbox) = 0;
+};
+
+}  // namespace hub::consumers

@@ -1,0 +1,345 @@
+#include "consumers/consume_loop.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "producers/kafka_config.hpp"
+
+namespace hub::consumers {
+namespace {
+
+void Set(RdKafka::Conf& conf, const std::string& k, const std::string& v) {
+  std::string err;
+  if (conf.set(k, v, err) != RdKafka::Conf::CONF_OK)
+    throw common::ConfigError("kafka consumer property " + k + ": " + err);
+}
+
+}  // namespace
+
+ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
+                         common::Metrics& metrics)
+    : opts_(std::move(opts)), metrics_(metrics) {
+  std::unique_ptr<RdKafka::Conf> conf = producers::MakeKafkaConf(opts_.brokers, opts_.kafka_config);
+  Set(*conf, "group.id", opts_.group);
+  Set(*conf, "partition.assignment.strategy", "cooperative-sticky");
+  Set(*conf, "enable.auto.offset.store", "false");
+  Set(*conf, "enable.auto.commit", "true");
+  Set(*conf, "auto.commit.interval.ms", "1000");
+  Set(*conf, "auto.offset.reset", "earliest");
+  Set(*conf, "fetch.wait.max.ms", std::to_string(opts_.fetch_wait_ms));
+  Set(*conf, "session.timeout.ms", std::to_string(opts_.session_timeout_ms));
+  Set(*conf, "heartbeat.interval.ms", std::to_string(std::max(500, opts_.session_timeout_ms / 4)));
+  // Bound librdkafka's own prefetch buffer (backpressure and RSS).
+  Set(*conf, "queued.max.messages.kbytes", "16384");
+  std::string err;
+  if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)
+    throw std::runtime_error("kafka consumer callbacks: " + err);
+
+  LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max};
+  for (int i = 0; i < opts_.lanes; ++i)
+    lanes_.push_back(std::make_unique<Lane>(i, lo, schemas, dead_letters, completions_, metrics_));
+  staged_.resize(lanes_.size());
+
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer_) throw std::runtime_error("cannot create kafka consumer: " + err);
+  std::vector<std::string> topics;
+  for (const auto& t : opts_.types) topics.push_back(opts_.topic_prefix + t);
+  RdKafka::ErrorCode rc = consumer_->subscribe(topics);
+  if (rc != RdKafka::ERR_NO_ERROR) throw std::runtime_error("subscribe failed: " + RdKafka::err2str(rc));
+}
+
+ConsumeLoop::~ConsumeLoop() {
+  for (auto& l : lanes_) l->Stop();
+  if (consumer_) consumer_->close();
+}
+
+void ConsumeLoop::RequestStop(std::chrono::milliseconds drain_for) {
+  drain_ms_ = drain_for.count();
+  stop_ = true;
+}
+
+Lane& ConsumeLoop::LaneFor(const Key& k) {
+  return *lanes_[static_cast<size_t>(k.second) % lanes_.size()];
+}
+
+std::chrono::milliseconds ConsumeLoop::Backoff(int attempt) {
+  double base = static_cast<double>(opts_.retry_base_ms) * std::pow(2.0, std::min(attempt - 1, 20));
+  base = std::min(base, static_cast<double>(opts_.retry_max_backoff_ms));
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);  // "equal jitter"
+  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng_)));
+}
+
+void ConsumeLoop::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
+  Key key{msg->topic_name(), msg->partition()};
+  auto it = parts_.find(key);
+  if (it == parts_.end()) return;  // not (or no longer) assigned
+  Partition& p = it->second;
+  if (p.retry_paused || msg->offset() < p.next_offset) return;  // fetched before a seek: will come again
+  LaneMessage lm;
+  lm.part = p.shared;
+  lm.epoch = p.shared->epoch.load(std::memory_order_relaxed);
+  if (p.give_up && msg->offset() == p.fail_offset) {
+    lm.give_up_reason = "gave up after " + std::to_string(p.attempts) + " attempts; last error: " + p.last_error;
+    p.give_up = false;
+  }
+  p.next_offset = msg->offset() + 1;
+  lm.msg = std::move(msg);
+  ++inflight_;
+  staged_[static_cast<size_t>(key.second) % lanes_.size()].push_back(std::move(lm));
+}
+
+void ConsumeLoop::FlushStaged() {
+  for (size_t i = 0; i < staged_.size(); ++i) lanes_[i]->Push(std::move(staged_[i]));
+  metrics_.inflight = inflight_;
+}
+
+void ConsumeLoop::HandleCompletions() {
+  std::vector<Completion> done = completions_.Take();
+  if (done.empty()) return;
+  std::vector<Key> store;
+  for (auto& c : done) {
+    inflight_ -= c.retired;
+    Key key{c.part->topic, c.part->partition};
+    auto it = parts_.find(key);
+    if (it == parts_.end() || it->second.shared != c.part) continue;  // revoked meanwhile
+    Partition& p = it->second;
+    if (c.done_through > p.stored_through) {
+      p.stored_through = c.done_through;
+      if (p.fail_offset >= 0 && c.done_through >= p.fail_offset) {
+        p.fail_offset = -1;
+        p.attempts = 0;
+        p.give_up = false;
+      }
+      store.push_back(key);
+    }
+    if (c.failed_at >= 0 && c.epoch == p.shared->epoch.load()) {
+      // Rewind: everything dispatched after failed_at is dropped by the lanes
+      // (new epoch) and fetched again after the seek.
+      p.shared->epoch.fetch_add(1, std::memory_order_acq_rel);
+      if (p.fail_offset == c.failed_at) ++p.attempts;
+      else {
+        p.fail_offset = c.failed_at;
+        p.attempts = 1;
+      }
+      p.last_error = c.error;
+      p.give_up = p.attempts >= opts_.retry_max_attempts;
+      p.retry_paused = true;
+      p.next_offset = c.failed_at;
+      const auto delay = p.give_up ? std::chrono::milliseconds(0) : Backoff(p.attempts);
+      p.resume_at = std::chrono::steady_clock::now() + delay;
+      std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(key.first, key.second));
+      std::vector<RdKafka::TopicPartition*> v{tp.get()};
+      consumer_->pause(v);
+      std::unique_ptr<RdKafka::TopicPartition> seek_tp(
+          RdKafka::TopicPartition::create(key.first, key.second, c.failed_at));
+      RdKafka::ErrorCode rc = consumer_->seek(*seek_tp, 0);
+      common::LogWarn("partition rewinds for retry",
+                      {{"topic", key.first}, {"partition", key.second}, {"offset", c.failed_at},
+                       {"attempt", p.attempts}, {"backoff_ms", static_cast<int64_t>(delay.count())},
+                       {"seek", RdKafka::err2str(rc)}, {"error", c.error}});
+    }
+  }
+  StoreOffsets(store);
+  metrics_.inflight = inflight_;
+}
+
+void ConsumeLoop::StoreOffsets(const std::vector<Key>& keys) {
+  if (keys.empty()) return;
+  std::vector<RdKafka::TopicPartition*> offs;
+  for (const auto& k : keys) {
+    const Partition& p = parts_.at(k);
+    offs.push_back(RdKafka::TopicPartition::create(k.first, k.second, p.stored_through + 1));
+  }
+  RdKafka::ErrorCode rc = consumer_->offsets_store(offs);
+  if (rc != RdKafka::ERR_NO_ERROR) common::LogWarn("offsets_store failed", {{"error", RdKafka::err2str(rc)}});
+  RdKafka::TopicPartition::destroy(offs);
+}
+
+void ConsumeLoop::ResumeDueRetries() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<RdKafka::TopicPartition*> resume;
+  for (auto& [k, p] : parts_) {
+    if (p.retry_paused && now >= p.resume_at) {
+      p.retry_paused = false;
+      if (!bp_paused_ && !stop_) resume.push_back(RdKafka::TopicPartition::create(k.first, k.second));
+    }
+  }
+  if (!resume.empty()) {
+    consumer_->resume(resume);
+    RdKafka::TopicPartition::destroy(resume);
+  }
+}
+
+void ConsumeLoop::UpdateBackpressure() {
+  const bool want_pause = inflight_ >= opts_.max_inflight;
+  const bool want_resume = inflight_ <= opts_.max_inflight / 2;
+  std::vector<RdKafka::TopicPartition*> tps;
+  if (!bp_paused_ && want_pause) {
+    bp_paused_ = true;
+    for (auto& [k, p] : parts_) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
+    consumer_->pause(tps);
+  } else if (bp_paused_ && want_resume && !stop_) {
+    bp_paused_ = false;
+    for (auto& [k, p] : parts_)
+      if (!p.retry_paused) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
+    consumer_->resume(tps);
+  }
+  int64_t paused = 0;
+  for (auto& [k, p] : parts_) paused += (bp_paused_ || p.retry_paused) ? 1 : 0;
+  metrics_.partitions_paused = paused;
+  RdKafka::TopicPartition::destroy(tps);
+}
+
+bool ConsumeLoop::Run() {
+  constexpr int kBurst = 5000;
+  bool stopping = false;
+  std::chrono::steady_clock::time_point deadline{};
+  for (;;) {
+    if (!stopping && stop_) {
+      stopping = true;
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms_.load());
+      std::vector<RdKafka::TopicPartition*> tps;
+      RdKafka::ErrorCode rc = consumer_->assignment(tps);
+      if (rc == RdKafka::ERR_NO_ERROR && !tps.empty()) consumer_->pause(tps);  // stop fetching
+      RdKafka::TopicPartition::destroy(tps);
+      common::LogInfo("stopping: no new fetches; finishing events in flight", {{"inflight", inflight_}});
+    }
+    if (stopping) {
+      HandleCompletions();
+      if (inflight_ == 0) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        common::LogWarn("shutdown deadline reached; events still in flight are left uncommitted and will be "
+                        "redelivered", {{"inflight", inflight_}});
+        break;
+      }
+    }
+    // Poll a burst: the first call may wait a little, the rest only drain.
+    int timeout = 10;
+    for (int i = 0; i < kBurst; ++i) {
+      std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout));
+      timeout = 0;
+      if (!msg) break;
+      const RdKafka::ErrorCode err = msg->err();
+      if (err == RdKafka::ERR__TIMED_OUT) break;
+      if (err == RdKafka::ERR__PARTITION_EOF) continue;
+      if (err != RdKafka::ERR_NO_ERROR) {
+        common::LogWarn("consumer error", {{"error", msg->errstr()}});
+        break;
+      }
+      metrics_.broker_ok = true;
+      if (!stopping) Dispatch(std::move(msg));
+    }
+    FlushStaged();
+    HandleCompletions();
+    ResumeDueRetries();
+    UpdateBackpressure();
+  }
+  // Offsets of finished events are stored; commit them now, then leave the
+  // group (close() runs the revoke callback and commits again).
+  HandleCompletions();
+  RdKafka::ErrorCode rc = consumer_->commitSync();
+  if (rc != RdKafka::ERR_NO_ERROR && rc != RdKafka::ERR__NO_OFFSET)
+    common::LogWarn("final commit failed", {{"error", RdKafka::err2str(rc)}});
+  const bool clean = inflight_ == 0;
+  for (auto& l : lanes_) l->Stop();
+  consumer_->close();
+  return clean;
+}
+
+void ConsumeLoop::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                               std::vector<RdKafka::TopicPartition*>& partitions) {
+  metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
+  const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    for (auto* tp : partitions) {
+      Key k{tp->topic(), tp->partition()};
+      Partition p;
+      p.shared = std::make_shared<SharedPartition>();
+      p.shared->topic = k.first;
+      p.shared->partition = k.second;
+      parts_[k] = std::move(p);
+    }
+    RdKafka::Error* e = nullptr;
+    if (cooperative) e = consumer->incremental_assign(partitions);
+    else consumer->assign(partitions);
+    if (e) {
+      common::LogError("incremental_assign failed", {{"error", e->str()}});
+      delete e;
+    }
+    if (bp_paused_ || stop_) consumer->pause(partitions);
+    common::LogInfo("partitions assigned", {{"count", partitions.size()}, {"total", parts_.size()}});
+  } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
+    const bool lost = consumer->assignment_lost();
+    // Finish what is in flight for these partitions: messages not started are
+    // dropped (new epoch); the batch in progress in each lane completes.
+    std::vector<Key> keys;
+    for (auto* tp : partitions) {
+      Key k{tp->topic(), tp->partition()};
+      auto it = parts_.find(k);
+      if (it == parts_.end()) continue;
+      it->second.shared->epoch.fetch_add(1, std::memory_order_acq_rel);
+      keys.push_back(k);
+    }
+    for (auto& l : lanes_) l->WaitCurrentBatch();
+    // Completions of revoked partitions now carry a stale epoch for failures
+    // but their done_through offsets are real: store them before giving up.
+    HandleCompletions();
+    if (!lost) {
+      std::vector<RdKafka::TopicPartition*> commit;
+      for (const auto& k : keys) {
+        const Partition& p = parts_.at(k);
+        if (p.stored_through >= 0)
+          commit.push_back(RdKafka::TopicPartition::create(k.first, k.second, p.stored_through + 1));
+      }
+      if (!commit.empty()) {
+        RdKafka::ErrorCode rc = consumer->commitSync(commit);
+        if (rc != RdKafka::ERR_NO_ERROR)
+          common::LogWarn("commit on revoke failed", {{"error", RdKafka::err2str(rc)}});
+      }
+      RdKafka::TopicPartition::destroy(commit);
+    }
+    for (const auto& k : keys) parts_.erase(k);
+    if (cooperative) {
+      RdKafka::Error* e = consumer->incremental_unassign(partitions);
+      if (e) {
+        common::LogError("incremental_unassign failed", {{"error", e->str()}});
+        delete e;
+      }
+    } else {
+      consumer->unassign();
+    }
+    common::LogInfo("partitions revoked", {{"count", partitions.size()}, {"lost", lost ? "true" : "false"},
+                                           {"total", parts_.size()}});
+  } else {
+    common::LogError("rebalance error", {{"error", RdKafka::err2str(err)}});
+    if (cooperative) {
+      // Nothing sensible to keep: give up the current assignment.
+      RdKafka::Error* e = consumer->incremental_unassign(partitions);
+      delete e;
+    } else {
+      consumer->unassign();
+    }
+  }
+  metrics_.partitions_assigned = static_cast<int64_t>(parts_.size());
+}
+
+void ConsumeLoop::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_ERROR:
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) metrics_.broker_ok = false;
+      common::LogWarn("kafka consumer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+      break;
+    case RdKafka::Event::EVENT_LOG:
+      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING)
+        common::LogDebug("librdkafka", {{"facility", event.fac()}, {"detail", event.str()}});
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace hub::consumers

@@ -1,0 +1,103 @@
+#pragma once
+// The consume loop: the one thread that owns the KafkaConsumer.
+//
+// Delivery contract: a message's offset is stored (enable.auto.offset.store =
+// false) only after the lane reports its event finished — effects committed
+// in PostgreSQL, or dead-lettered — and librdkafka's auto-commit then commits
+// stored offsets.  A crash before that means redelivery; BatchApplier makes
+// redelivery harmless.
+//
+// Also owned here: cooperative-sticky rebalances (revoked partitions are
+// finished and committed before they are given up), retries of transient
+// failures per partition (pause, seek back, resume after an exponential
+// backoff with jitter; dead letter after the last attempt), backpressure
+// (partitions paused while too many events are in flight), and the graceful
+// stop (stop fetching, finish in flight, commit, leave the group).
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "common/metrics.hpp"
+#include "consumers/lane.hpp"
+
+namespace hub::consumers {
+
+struct ConsumeOptions {
+  std::string brokers;
+  std::vector<std::pair<std::string, std::string>> kafka_config;
+  std::string group = "hub-worker";
+  std::string topic_prefix = "hub.";
+  std::vector<std::string> types = {"workflow.triggered"};  // input types with a handler
+  std::string database_url;
+  int lanes = 2;
+  int batch_max = 2000;
+  int max_inflight = 20000;
+  int fetch_wait_ms = 10;
+  int session_timeout_ms = 10000;
+  int retry_max_attempts = 10;
+  int retry_base_ms = 100;
+  int retry_max_backoff_ms = 30000;
+};
+
+class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
+ public:
+  ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
+              common::Metrics& metrics);
+  ~ConsumeLoop() override;
+
+  // Runs until RequestStop(); then drains until `drain_deadline` (set by
+  // RequestStop) and leaves the group.  Returns true when everything in flight
+  // finished before the deadline.
+  bool Run();
+  // Thread-safe; `drain_for` bounds the graceful part of the stop.
+  void RequestStop(std::chrono::milliseconds drain_for);
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void event_cb(RdKafka::Event& event) override;
+
+ private:
+  struct Partition {
+    std::shared_ptr<SharedPartition> shared;
+    int64_t next_offset = -1;     // lowest offset that may be dispatched (guards against stale pre-seek messages)
+    int64_t stored_through = -1;  // highest offset whose offset is stored
+    int64_t fail_offset = -1;     // offset of the current retry sequence
+    int attempts = 0;
+    std::string last_error;
+    bool retry_paused = false;
+    std::chrono::steady_clock::time_point resume_at{};
+    bool give_up = false;  // the next dispatch of fail_offset is dead-lettered
+  };
+  using Key = std::pair<std::string, int32_t>;
+
+  void Dispatch(std::unique_ptr<RdKafka::Message> msg);
+  void FlushStaged();
+  void HandleCompletions();
+  void ApplyCompletion(Completion& c);
+  void ResumeDueRetries();
+  void UpdateBackpressure();
+  void StoreOffsets(const std::vector<Key>& keys);
+  std::chrono::milliseconds Backoff(int attempt);
+  Lane& LaneFor(const Key& k);
+
+  ConsumeOptions opts_;
+  common::Metrics& metrics_;
+  CompletionQueue completions_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::vector<std::vector<LaneMessage>> staged_;  // per lane, flushed after each poll burst
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::map<Key, Partition> parts_;
+  int64_t inflight_ = 0;
+  bool bp_paused_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> drain_ms_{30000};
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace hub::consumers

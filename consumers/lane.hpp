@@ -1,0 +1,107 @@
+#pragma once
+// A processing lane: one thread, one database connection, a queue of messages
+// from the partitions mapped to it.  A partition always maps to the same lane,
+// so its events are applied in offset order; different lanes (partitions)
+// proceed in parallel.
+//
+// Threads: Push/WaitCurrentBatch/Stop are called by the consume-loop thread;
+// everything else runs on the lane's own thread.  Results go back through a
+// CompletionQueue that only the consume-loop thread drains.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "common/metrics.hpp"
+#include "consumers/batch_applier.hpp"
+#include "consumers/envelope.hpp"
+#include "consumers/schema_registry.hpp"
+#include "producers/dead_letter_sink.hpp"
+
+namespace hub::consumers {
+
+// State of a partition that lanes need to see: its epoch is bumped by the
+// consume loop whenever the partition is revoked or seeks back for a retry;
+// messages dispatched under an older epoch are dropped unprocessed (they will
+// be delivered again).
+struct SharedPartition {
+  std::string topic;
+  int32_t partition = 0;
+  std::atomic<uint32_t> epoch{0};
+};
+
+struct LaneMessage {
+  std::unique_ptr<RdKafka::Message> msg;
+  std::shared_ptr<SharedPartition> part;
+  uint32_t epoch = 0;
+  std::string give_up_reason;  // non-empty: dead-letter without processing
+};
+
+// What a lane did with one partition's messages of one batch.
+struct Completion {
+  std::shared_ptr<SharedPartition> part;
+  uint32_t epoch = 0;
+  int64_t done_through = -1;  // every offset <= this is finished (applied, duplicate or dead-lettered)
+  int64_t failed_at = -1;     // >= 0: transient failure here; later offsets not done either
+  std::string error;
+  int retired = 0;            // messages taken off the in-flight count
+};
+
+class CompletionQueue {
+ public:
+  void Push(std::vector<Completion>&& c);
+  std::vector<Completion> Take();
+
+ private:
+  std::mutex mu_;
+  std::vector<Completion> items_;
+};
+
+struct LaneOptions {
+  std::string database_url;
+  std::string topic_prefix;
+  int batch_max = 2000;
+};
+
+class Lane {
+ public:
+  Lane(int index, LaneOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
+       CompletionQueue& completions, common::Metrics& metrics);
+  ~Lane();
+  void Push(std::vector<LaneMessage>&& msgs);
+  // Blocks until the batch in progress (if any) has finished.
+  void WaitCurrentBatch();
+  // Processes what is queued, then stops the thread.
+  void Stop();
+  size_t queued() const;
+
+ private:
+  void Run();
+  void ProcessBatch(std::vector<LaneMessage>& batch);
+  static common::InputKind KindOf(std::string_view type);
+
+  const int index_;
+  const LaneOptions opts_;
+  EnvelopeParser parser_;
+  BatchApplier applier_;
+  producers::DeadLetterSink& dead_letters_;
+  CompletionQueue& completions_;
+  common::Metrics& metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // work arrived / stop
+  std::condition_variable idle_cv_;  // a batch finished
+  std::deque<LaneMessage> queue_;
+  bool busy_ = false;
+  uint64_t batch_seq_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace hub::consumers

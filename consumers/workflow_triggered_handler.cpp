@@ -1,0 +1,172 @@
+#include "consumers/workflow_triggered_handler.hpp"
+
+#include <map>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/ids.hpp"
+#include "engine/cloud_event.hpp"
+#include "store/pg_array.hpp"
+#include "store/statements.hpp"
+
+namespace hub::consumers {
+namespace {
+
+std::string_view StringField(const rapidjson::Value& obj, const char* key) {
+  auto m = obj.FindMember(key);
+  if (m == obj.MemberEnd() || !m->value.IsString()) return {};
+  return {m->value.GetString(), m->value.GetStringLength()};
+}
+
+std::string ValueJson(const rapidjson::Value* v) {
+  if (!v) return "{}";
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v->Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+constexpr size_t kMaxCachedWorkflows = 20000;
+
+}  // namespace
+
+WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix)
+    : completed_topic_(std::move(topic_prefix) + "workflow.completed") {}
+
+void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::string& org,
+                                    const std::vector<WorkItem*>& items) {
+  std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
+  for (auto* it : items) wanted[StringField(it->env.data(), "workflowId")] = nullptr;
+  store::PgArray ids;
+  for (const auto& [id, _] : wanted) ids.Add(id);
+  auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.str());
+  if (cache_.size() > kMaxCachedWorkflows) cache_.clear();
+  for (const auto& row : rows) {
+    std::string id = row[0].as<std::string>();
+    std::string name = row[1].as<std::string>();
+    bool active = row[2].as<bool>();
+    std::string updated = row[3].is_null() ? "" : row[3].as<std::string>();
+    std::string_view nodes = row[4].c_str(), edges = row[5].c_str(), vars = row[6].c_str();
+    size_t fp = std::hash<std::string_view>{}(nodes) ^ (std::hash<std::string_view>{}(edges) * 31) ^
+                (std::hash<std::string_view>{}(vars) * 131) ^ (std::hash<std::string>{}(name) * 1031) ^
+                (active ? 0x9e3779b97f4a7c15ULL : 0);
+    CacheEntry& entry = cache_[org + '\x1f' + id];
+    if (!entry.compiled || entry.fingerprint != fp) {
+      entry.fingerprint = fp;
+      entry.compiled = engine::CompileWorkflow(id, name, org, active, updated, nodes, edges, vars);
+    }
+    auto w = wanted.find(id);
+    if (w != wanted.end()) w->second = entry.compiled;
+  }
+  for (auto* it : items) {
+    std::string_view wid = StringField(it->env.data(), "workflowId");
+    auto w = wanted.find(wid);
+    if (w == wanted.end() || !w->second) {
+      it->Fail(common::ErrorClass::kNotFound,
+               "workflow '" + std::string(wid) + "' not found in organization '" + org +
+                   "' (it does not exist, or belongs to another organization)");
+    } else {
+      it->workflow = w->second;
+    }
+  }
+}
+
+void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::string& org,
+                                     const std::vector<WorkItem*>& fresh, store::OutboxBatch& outbox) {
+  if (fresh.empty()) return;
+  store::PgArray id, workflow_id, status, started, completed, duration, inputs, output, error, logs, nodes,
+      tokens, cost, trig_id, trig_source, triggered_by, correlation, traceparent;
+  store::PgArray n_id, n_user, n_title, n_message, n_type, n_meta;
+  struct Counter {
+    int n = 0;
+    int64_t last_us = 0;
+  };
+  std::map<std::string, Counter> counters;
+  engine::ExecutionResult result;
+
+  for (auto* it : fresh) {
+    const auto& wf = *it->workflow;
+    const rapidjson::Value& data = it->env.data();
+    const std::string exec_id = common::DeterministicUuid(it->env.source, it->env.id);
+    auto in = data.FindMember("input");
+    const rapidjson::Value* input = in != data.MemberEnd() ? &in->value : nullptr;
+
+    const int64_t start_us = common::NowUnixMicros();
+    engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id}, result);
+    const int64_t end_us = common::NowUnixMicros();
+    const int64_t duration_ms = (end_us - start_us) / 1000;
+
+    id.Add(exec_id);
+    workflow_id.Add(wf.id);
+    status.Add(engine::ToString(result.status));
+    started.Add(common::FormatRfc3339(start_us));
+    completed.Add(common::FormatRfc3339(end_us));
+    duration.AddInt(duration_ms);
+    inputs.Add(ValueJson(input));
+    if (result.error.empty()) {
+      output.Add(result.output_json);
+      error.AddNull();
+    } else {
+      output.AddNull();
+      error.Add(result.error);
+    }
+    logs.Add(result.logs_json);
+    nodes.AddInt(result.nodes_executed);
+    tokens.AddInt(result.tokens_used);
+    cost.AddNumber(result.cost);
+    trig_id.Add(it->env.id);
+    trig_source.Add(it->env.source);
+    auto opt = [](std::string_view v, store::PgArray& a) { v.empty() ? a.AddNull() : a.Add(v); };
+    opt(StringField(data, "triggeredBy"), triggered_by);
+    opt(StringField(data, "correlationId"), correlation);
+    opt(it->env.traceparent, traceparent);
+
+    for (const auto& n : result.notifications) {
+      n_id.Add(n.id);
+      n_user.Add(n.user_id);
+      n_title.Add(n.title);
+      n_message.Add(n.message);
+      n_type.Add(n.type);
+      n_meta.Add(n.metadata_json);
+    }
+    Counter& c = counters[wf.id];
+    ++c.n;
+    c.last_us = std::max(c.last_us, end_us);
+
+    engine::WorkflowCompleted ev;
+    ev.organization_id = org;
+    ev.workflow_id = wf.id;
+    ev.execution_id = exec_id;
+    ev.status = engine::ToString(result.status);
+    ev.output_json = result.output_json;
+    ev.error = result.error;
+    ev.nodes_executed = result.nodes_executed;
+    ev.tokens_used = result.tokens_used;
+    ev.cost = result.cost;
+    ev.duration_ms = duration_ms;
+    ev.trigger_event_id = it->env.id;
+    ev.trigger_time = it->env.time;
+    ev.correlation_id = StringField(data, "correlationId");
+    ev.traceparent = it->env.traceparent;
+    ev.now_unix_us = end_us;
+    outbox.Add(completed_topic_, wf.id, engine::BuildWorkflowCompleted(ev));
+  }
+
+  txn.exec_prepared(store::sql::kInsertExecutions, id.str(), org, workflow_id.str(), status.str(), started.str(),
+                    completed.str(), duration.str(), inputs.str(), output.str(), error.str(), logs.str(), nodes.str(),
+                    tokens.str(), cost.str(), trig_id.str(), trig_source.str(), triggered_by.str(),
+                    correlation.str(), traceparent.str());
+  if (n_id.size() > 0)
+    txn.exec_prepared(store::sql::kInsertNotifications, n_id.str(), org, n_user.str(), n_title.str(),
+                      n_message.str(), n_type.str(), n_meta.str());
+  store::PgArray c_id, c_n, c_t;
+  for (const auto& [wid, c] : counters) {
+    c_id.Add(wid);
+    c_n.AddInt(c.n);
+    c_t.Add(common::FormatRfc3339(c.last_us));
+  }
+  txn.exec_prepared(store::sql::kBumpWorkflowCounters, c_id.str(), c_n.str(), c_t.str());
+}
+
+}  // namespace hub::consumers

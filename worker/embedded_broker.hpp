@@ -1,0 +1,63 @@
+#pragma once
+// An in-process Kafka-protocol cluster: librdkafka's mock cluster
+// (rdkafka_mock.h), listening on 127.0.0.1.  Used by `hubworker broker`, by
+// `hubworker run` when HUB_KAFKA_BROKERS is empty, and by tests.  Outside
+// clients (kcat, librdkafka in other processes) connect to bootstrap().
+//
+// What the mock does and does not do is written down in TOOLCHAIN.md ("Kafka on
+// this machine"): no transactions, slow rebalances, ~5 MiB kept per partition.
+// Nothing in the produce/consume path may depend on it.
+//
+// Threading: the mock runs its own broker threads inside librdkafka.  This
+// object is not copyable or movable; construct and destroy it on one thread.
+// bootstrap() and cluster() may be called from any thread.
+#include <string>
+#include <vector>
+
+// Forward declarations of the librdkafka C handles (same typedefs as rdkafka.h
+// and rdkafka_mock.h), so that users of this header need not include them.
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_mock_cluster_s rd_kafka_mock_cluster_t;
+
+namespace hub::worker {
+
+class EmbeddedBroker {
+ public:
+  static constexpr int kDefaultBrokers = 3;
+
+  // Starts `brokers` mock brokers (ids 1..brokers) and creates every contract
+  // topic (ContractTopics) with `partitions` partitions and a replication factor
+  // of min(3, brokers).  Other topics are auto-created by the mock on first use.
+  // Throws std::runtime_error if the cluster cannot be created, and
+  // std::invalid_argument on brokers < 1 or partitions < 1.
+  EmbeddedBroker(int brokers, int partitions, const std::string& topic_prefix);
+  ~EmbeddedBroker();
+  EmbeddedBroker(const EmbeddedBroker&) = delete;
+  EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
+
+  // Comma-separated host:port list of all brokers, for bootstrap.servers.
+  std::string bootstrap() const { return bootstrap_; }
+  int brokers() const { return brokers_; }
+  int partitions() const { return partitions_; }
+  const std::vector<std::string>& topics() const { return topics_; }
+
+  // The mock cluster, for fault injection in tests
+  // (rd_kafka_mock_broker_set_down, rd_kafka_mock_push_request_errors, ...).
+  // Owned by this object; valid until it is destroyed.
+  rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
+
+  // The contract topics with `prefix` applied, inputs first:
+  // workflow.triggered, order.submitted, integration.webhook, workflow.completed,
+  // order.milestone, order.completed, integration.processed, deadletter.
+  static std::vector<std::string> ContractTopics(const std::string& prefix);
+
+ private:
+  rd_kafka_t* handle_ = nullptr;  // owns the mock cluster's bookkeeping; outlives cluster_
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  int brokers_;
+  int partitions_;
+  std::string bootstrap_;
+  std::vector<std::string> topics_;
+};
+
+}  // namespace hub::worker

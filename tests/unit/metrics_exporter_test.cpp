@@ -1,0 +1,151 @@
+// MetricsExporter: common::Metrics atomics -> Prometheus text exposition.
+#include "worker/metrics_exporter.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace hub::worker {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The value of the sample line that starts with `series` followed by a space.
+std::string Sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0) return line.substr(series.size() + 1);
+  return "<missing " + series + ">";
+}
+
+TEST(MetricsExporter, CountersCarryTheHubPrefixAndTheEventTypeLabel) {
+  common::Metrics m;
+  m.events_consumed[static_cast<int>(common::InputKind::kWorkflowTriggered)] = 7;
+  m.events_processed[static_cast<int>(common::InputKind::kOrderSubmitted)] = 3;
+  m.events_duplicate = 2;
+  m.retries = 4;
+  m.outbox_published = 11;
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+
+  EXPECT_THAT(t, HasSubstr("# TYPE hub_events_consumed_total counter"));
+  EXPECT_EQ(Sample(t, R"(hub_events_consumed_total{type="workflow.triggered"})"), "7");
+  EXPECT_EQ(Sample(t, R"(hub_events_consumed_total{type="order.submitted"})"), "0");
+  EXPECT_EQ(Sample(t, R"(hub_events_consumed_total{type="integration.webhook"})"), "0");
+  EXPECT_EQ(Sample(t, R"(hub_events_processed_total{type="order.submitted"})"), "3");
+  EXPECT_EQ(Sample(t, "hub_events_duplicate_total"), "2");
+  EXPECT_EQ(Sample(t, "hub_retries_total"), "4");
+  EXPECT_EQ(Sample(t, "hub_outbox_published_total"), "11");
+}
+
+TEST(MetricsExporter, DeadLettersAreLabelledWithTheErrorClassInEnumOrder) {
+  common::Metrics m;
+  m.events_deadlettered[static_cast<int>(common::ErrorClass::kSchema)] = 5;
+  m.events_deadlettered[static_cast<int>(common::ErrorClass::kInternal)] = 1;
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="schema"})"), "5");
+  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="internal"})"), "1");
+  for (const char* c : {"not_found", "tenant", "signature", "step"})
+    EXPECT_EQ(Sample(t, std::string(R"(hub_events_deadlettered_total{class=")") + c + "\"}"), "0") << c;
+}
+
+TEST(MetricsExporter, HistogramBucketsAreCumulativeAndEndWithInf) {
+  common::Metrics m;
+  m.event_latency.Observe(0.0004);  // <= 0.0005
+  m.event_latency.Observe(0.003);   // <= 0.005
+  m.event_latency.Observe(0.003);
+  m.event_latency.Observe(60);      // +Inf only
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+  EXPECT_THAT(t, HasSubstr("# TYPE hub_event_latency_seconds histogram"));
+  EXPECT_EQ(Sample(t, R"(hub_event_latency_seconds_bucket{le="0.0005"})"), "1");
+  EXPECT_EQ(Sample(t, R"(hub_event_latency_seconds_bucket{le="0.0025"})"), "1");
+  EXPECT_EQ(Sample(t, R"(hub_event_latency_seconds_bucket{le="0.005"})"), "3");
+  EXPECT_EQ(Sample(t, R"(hub_event_latency_seconds_bucket{le="10"})"), "3");
+  EXPECT_EQ(Sample(t, R"(hub_event_latency_seconds_bucket{le="+Inf"})"), "4");
+  EXPECT_EQ(Sample(t, "hub_event_latency_seconds_count"), "4");
+  EXPECT_NEAR(std::stod(Sample(t, "hub_event_latency_seconds_sum")), 60.0064, 1e-3);
+  // Only one +Inf bucket per histogram.
+  EXPECT_EQ(t.find(R"(hub_event_latency_seconds_bucket{le="+Inf"})"),
+            t.rfind(R"(hub_event_latency_seconds_bucket{le="+Inf"})"));
+}
+
+TEST(MetricsExporter, GaugesReflectTheCurrentValues) {
+  common::Metrics m;
+  m.inflight = 42;
+  m.outbox_pending = 9;
+  m.outbox_oldest_age_ms = 2500;
+  m.db_ok = true;
+  m.broker_ok = false;
+  m.batches = 4;
+  m.batch_events = 100;
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+  EXPECT_THAT(t, HasSubstr("# TYPE hub_inflight_events gauge"));
+  EXPECT_EQ(Sample(t, "hub_inflight_events"), "42");
+  EXPECT_EQ(Sample(t, "hub_outbox_pending"), "9");
+  EXPECT_EQ(Sample(t, "hub_outbox_oldest_age_seconds"), "2.5");
+  EXPECT_EQ(Sample(t, "hub_database_up"), "1");
+  EXPECT_EQ(Sample(t, "hub_broker_up"), "0");
+  EXPECT_EQ(Sample(t, "hub_batches_total"), "4");
+  EXPECT_EQ(Sample(t, "hub_batch_size_count"), "4");
+  EXPECT_EQ(Sample(t, "hub_batch_size_sum"), "100");
+  m.broker_ok = true;
+  EXPECT_EQ(Sample(exp.MetricsText(), "hub_broker_up"), "1");
+}
+
+TEST(MetricsExporter, ProcessMetricsComeFromProcSelf) {
+  common::Metrics m;
+  MetricsExporter exp(m);
+  const std::string t = exp.MetricsText();
+  EXPECT_GT(std::stod(Sample(t, "process_resident_memory_bytes")), 1e6);
+  EXPECT_GE(std::stod(Sample(t, "process_cpu_seconds_total")), 0.0);
+  EXPECT_GT(std::stod(Sample(t, "process_open_fds")), 2.0);
+  EXPECT_GT(std::stod(Sample(t, "process_start_time_seconds")), 1.6e9);
+
+  MetricsExporter without(m, false);
+  EXPECT_THAT(without.MetricsText(), Not(HasSubstr("process_")));
+}
+
+TEST(MetricsExporter, MetricsRegisteredOnTheRegistryAreExported) {
+  common::Metrics m;
+  MetricsExporter exp(m, false);
+  auto& fam = prometheus::BuildCounter().Name("hub_extra_total").Help("extra").Register(exp.registry());
+  fam.Add({{"kind", "x"}}).Increment(3);
+  EXPECT_EQ(Sample(exp.MetricsText(), R"(hub_extra_total{kind="x"})"), "3");
+}
+
+TEST(MetricsExporter, PromtoolAcceptsTheExposition) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) GTEST_SKIP() << "promtool not installed";
+  common::Metrics m;
+  m.event_latency.Observe(0.01);
+  m.batch_seconds.Observe(0.2);
+  MetricsExporter exp(m);
+  char path[] = "/tmp/hub-metrics-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream(path) << exp.MetricsText();
+  }
+  const std::string out_path = std::string(path) + ".out";
+  const int rc = std::system(("promtool check metrics < " + std::string(path) + " > " + out_path + " 2>&1").c_str());
+  std::stringstream out;
+  out << std::ifstream(out_path).rdbuf();
+  unlink(path);
+  unlink(out_path.c_str());
+  EXPECT_EQ(rc, 0) << out.str();
+}
+
+}  // namespace
+}  // namespace hub::worker

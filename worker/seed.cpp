@@ -1,0 +1,104 @@
+#include "worker/seed.hpp"
+
+#include <pqxx/pqxx>
+
+#include "common/ids.hpp"
+#include "common/json_text.hpp"
+#include "store/connection.hpp"
+
+namespace hub::worker {
+
+std::string GreetingNodes(const std::string& user_id) {
+  std::string u;
+  common::AppendJsonString(u, user_id);
+  return R"([{"id":"trigger","type":"trigger","position":{"x":0,"y":0},"data":{"label":"Webhook trigger"}},)"
+         R"({"id":"greet","type":"transform","position":{"x":200,"y":0},"data":{"label":"Greeting","fields":{"greeting":"hello {{input.name}}"}}},)"
+         R"({"id":"notify","type":"notification","position":{"x":400,"y":0},"data":{"label":"Notify owner","userId":)" +
+         u + R"(,"title":"Workflow {{workflow.name}} ran","message":"{{output.greeting}}"}}])";
+}
+
+std::string GreetingEdges() {
+  return R"([{"id":"e1","source":"trigger","target":"greet"},{"id":"e2","source":"greet","target":"notify"}])";
+}
+
+std::string MakeWorkflowTriggered(const std::string& event_id, const std::string& organization_id,
+                                  const std::string& workflow_id, const std::string& name) {
+  std::string out = "{\"specversion\":\"1.0\",\"id\":";
+  common::AppendJsonString(out, event_id);
+  out += ",\"source\":\"urn:hub:demo\",\"type\":\"workflow.triggered\",\"time\":\"";
+  out += common::FormatRfc3339(common::NowUnixMicros());
+  out += "\",\"datacontenttype\":\"application/json\",\"data\":{\"organizationId\":";
+  common::AppendJsonString(out, organization_id);
+  out += ",\"workflowId\":";
+  common::AppendJsonString(out, workflow_id);
+  out += ",\"input\":{\"name\":";
+  common::AppendJsonString(out, name);
+  out += "}}}";
+  return out;
+}
+
+std::vector<std::string> SeedOrganization(const std::string& database_url, const SeedOptions& o) {
+  pqxx::connection conn(database_url);
+  pqxx::work txn(conn);
+  store::SetTenant(txn, o.organization_id);
+  const std::string slug = "slug-" + o.organization_id;
+  txn.exec_params("INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                  o.organization_id, o.organization_name, slug);
+  txn.exec_params(
+      "INSERT INTO users (id, organization_id, email, name) VALUES ($1, $2, $3, 'Demo User') "
+      "ON CONFLICT (id) DO NOTHING",
+      o.user_id, o.organization_id, o.user_id + "@" + o.organization_id + ".example");
+  txn.exec_params(
+      "INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, 'OWNER') "
+      "ON CONFLICT DO NOTHING",
+      o.organization_id, o.user_id);
+  std::vector<std::string> ids;
+  const std::string nodes = GreetingNodes(o.user_id), edges = GreetingEdges();
+  for (int i = 0; i < o.workflows; ++i) {
+    std::string id = "wf_" + o.organization_id + "_" + std::to_string(i);
+    txn.exec_params(
+        "INSERT INTO automation_workflows (id, organization_id, name, description, nodes, edges, variables, "
+        "is_active, created_by) VALUES ($1, $2, $3, 'trigger -> transform -> notification', $4::jsonb, $5::jsonb, "
+        "'{}'::jsonb, true, $6) ON CONFLICT (id) DO NOTHING",
+        id, o.organization_id, "Greeting " + std::to_string(i), nodes, edges, o.user_id);
+    ids.push_back(id);
+  }
+  if (o.with_inactive) {
+    txn.exec_params(
+        "INSERT INTO automation_workflows (id, organization_id, name, nodes, edges, is_active, created_by) "
+        "VALUES ($1, $2, 'Paused greeting', $3::jsonb, $4::jsonb, false, $5) ON CONFLICT (id) DO NOTHING",
+        "wf_" + o.organization_id + "_inactive", o.organization_id, nodes, edges, o.user_id);
+  }
+  if (o.with_platform_rows) {
+    const std::string org = o.organization_id;
+    txn.exec_params(
+        "INSERT INTO ai_agents (id, organization_id, name, description, personality, model_config, capabilities, "
+        "memory, created_by) VALUES ($1, $2, 'Support agent', 'Answers customer questions', "
+        "'{\"tone\":\"friendly\"}', '{\"provider\":\"local\",\"model\":\"local-echo\"}', '{search,summarise}', "
+        "'{}', $3), ($4, $2, 'Research agent', 'Collects facts', '{\"tone\":\"precise\"}', "
+        "'{\"provider\":\"local\",\"model\":\"local-echo\"}', '{search}', '{}', $3) ON CONFLICT (id) DO NOTHING",
+        "agent_" + org + "_support", org, o.user_id, "agent_" + org + "_research");
+    txn.exec_params(
+        "INSERT INTO agent_teams (id, organization_id, name, description, structure, coordination, created_by) "
+        "VALUES ($1, $2, 'Support team', 'Research then answer', 'PIPELINE', '{}', $3) ON CONFLICT (id) DO NOTHING",
+        "team_" + org, org, o.user_id);
+    txn.exec_params(
+        "INSERT INTO team_members (id, organization_id, team_id, agent_id, role, priority) VALUES "
+        "($1, $2, $3, $4, 'WORKER', 0), ($5, $2, $3, $6, 'LEADER', 1) ON CONFLICT DO NOTHING",
+        "tm_" + org + "_1", org, "team_" + org, "agent_" + org + "_research", "tm_" + org + "_2",
+        "agent_" + org + "_support");
+    txn.exec_params(
+        "INSERT INTO integrations (id, organization_id, name, provider, credentials, config, status, created_by) "
+        "VALUES ($1, $2, 'Inbound webhook', 'webhook', '{}', '{}', 'CONNECTED', $3) ON CONFLICT (id) DO NOTHING",
+        "int_" + org + "_webhook", org, o.user_id);
+    txn.exec_params(
+        "INSERT INTO custom_agent_orders (id, organization_id, title, description, use_case, status, created_by) "
+        "VALUES ($1, $2, 'Lead qualifier', 'Qualifies inbound leads', 'sales', 'SUBMITTED', $3) "
+        "ON CONFLICT (id) DO NOTHING",
+        "order_" + org, org, o.user_id);
+  }
+  txn.commit();
+  return ids;
+}
+
+}  // namespace hub::worker

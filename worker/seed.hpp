@@ -1,0 +1,30 @@
+#pragma once
+// Seeding of demo / test / benchmark data through the worker's own role, with
+// app.organization_id set per organisation (so row-level security applies to
+// the seeding too).  Idempotent: rows that exist are left alone.
+#include <string>
+#include <vector>
+
+namespace hub::worker {
+
+struct SeedOptions {
+  std::string organization_id = "org_demo";
+  std::string organization_name = "Demo Organisation";
+  std::string user_id = "user_demo";
+  int workflows = 3;             // greeting workflows wf_<org>_<i> (trigger -> transform -> notification)
+  bool with_inactive = true;     // plus wf_<org>_inactive (is_active = false)
+  bool with_platform_rows = false;  // agents, a team, an integration, an order (the demo shows them)
+};
+
+// Returns the ids of the active greeting workflows.
+std::vector<std::string> SeedOrganization(const std::string& database_url, const SeedOptions& opts);
+
+// A structured `workflow.triggered` CloudEvent for `workflow_id`.
+std::string MakeWorkflowTriggered(const std::string& event_id, const std::string& organization_id,
+                                  const std::string& workflow_id, const std::string& name);
+
+// The React-Flow definition of the W1 greeting workflow (nodes, edges).
+std::string GreetingNodes(const std::string& user_id);
+std::string GreetingEdges();
+
+}  // namespace hub::worker

@@ -140,7 +140,7 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
     if (m.part->epoch.load(std::memory_order_acquire) != m.epoch) continue;  // revoked or rewound: drop
     auto it = std::make_unique<WorkItem>();
     RdKafka::Message& km = *m.msg;
-    it->in.topic = km.topic_name();
+    it->in.topic = m.part->topic;  // stable; topic_name() returns a temporary
     it->in.partition = km.partition();
     it->in.offset = km.offset();
     if (km.key()) it->in.key = *km.key();

@@ -6,7 +6,6 @@ namespace hub::store {
 
 std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
   auto conn = std::make_unique<pqxx::connection>(url);
-  conn->prepare(sql::kSetTenant, "SELECT set_config('app.organization_id', $1, true)");
   conn->prepare(sql::kInsertProcessed,
                 "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
                 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[]) "
@@ -56,7 +55,9 @@ void RequireRowSecurity(pqxx::connection& conn) {
 }
 
 void SetTenant(pqxx::transaction_base& txn, const std::string& organization_id) {
-  txn.exec_prepared(sql::kSetTenant, organization_id);
+  // Unprepared on purpose: works on any connection (seeding, tools), and it
+  // runs once per organisation per batch, not per event.
+  txn.exec_params("SELECT set_config('app.organization_id', $1, true)", organization_id);
 }
 
 }  // namespace hub::store

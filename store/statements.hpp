@@ -3,8 +3,6 @@
 // each takes whole columns as array parameters.
 namespace hub::store::sql {
 
-// app.organization_id for the current transaction only.
-inline constexpr const char* kSetTenant = "hub_set_tenant";
 // Records identities; returns only those not seen before (the rest are duplicates).
 inline constexpr const char* kInsertProcessed = "hub_insert_processed";
 inline constexpr const char* kInsertOutbox = "hub_insert_outbox";

@@ -1,11 +1,137 @@
-// Placeholder until this subcommand lands (being written in this session).
-#include <iostream>
+// `hubworker run`: the composition root of the processing pipeline.  Builds
+// every long-lived object (broker if embedded, Kafka clients, lanes, relay,
+// HTTP endpoint) and wires them; nothing else constructs them.
+#include <signal.h>
 
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "consumers/consume_loop.hpp"
+#include "consumers/schema_registry.hpp"
+#include "producers/dead_letter_sink.hpp"
+#include "producers/kafka_producer.hpp"
+#include "producers/outbox_relay.hpp"
+#include "store/connection.hpp"
 #include "worker/commands.hpp"
+#include "worker/embedded_broker.hpp"
+#include "worker/health_probe.hpp"
+#include "worker/http_server.hpp"
+#include "worker/metrics_exporter.hpp"
+#include "worker/signals.hpp"
 
 namespace hub::worker {
-int RunCommand(const Settings&, const std::vector<std::string>&) {
-  std::cerr << "hubworker run: not implemented yet\n";
-  return 3;
+namespace {
+
+// Start-up check: the database is reachable and its role cannot bypass RLS.
+// Retries for a while so that pods starting together with the database wait.
+void CheckDatabase(const std::string& url) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::connection conn(url);
+      store::RequireRowSecurity(conn);
+      pqxx::nontransaction q(conn);
+      q.exec("SELECT 1 FROM schema_migrations LIMIT 1");
+      return;
+    } catch (const pqxx::broken_connection& e) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error(std::string("database unreachable: ") + e.what());
+      common::LogWarn("database not reachable yet; retrying", {{"attempt", attempt}, {"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 200 * attempt)));
+    } catch (const pqxx::undefined_table&) {
+      throw std::runtime_error("the database has no schema yet: run `hubworker migrate` first");
+    }
+  }
 }
+
+}  // namespace
+
+int RunCommand(const Settings& s, const std::vector<std::string>& args) {
+  if (!args.empty()) throw common::ConfigError("run: unexpected argument '" + args[0] + "'");
+  if (s.database_url.empty()) throw common::ConfigError("HUB_DATABASE_URL: required (a libpq URI)");
+  BlockStopSignals();  // before any thread exists, so only the watcher sees them
+
+  common::LogInfo("hubworker starting", {{"database", common::RedactUrl(s.database_url)},
+                                         {"group", s.kafka_group}, {"lanes", s.worker_threads}});
+  CheckDatabase(s.database_url);
+
+  std::unique_ptr<EmbeddedBroker> broker;
+  std::string brokers = s.kafka_brokers;
+  if (brokers.empty()) {
+    broker = std::make_unique<EmbeddedBroker>(EmbeddedBroker::kDefaultBrokers, s.kafka_partitions, s.topic_prefix);
+    brokers = broker->bootstrap();
+    common::LogInfo("embedded Kafka-protocol broker started (HUB_KAFKA_BROKERS was empty)",
+                    {{"bootstrap", brokers}, {"partitions", s.kafka_partitions}});
+  }
+
+  common::Metrics metrics;
+  MetricsExporter exporter(metrics);
+  auto [http_host, http_port] = ParseHostPort("HUB_HTTP_ADDR", s.http_addr);
+  HttpServer http(
+      http_host, http_port, [&] { return exporter.MetricsText(); },
+      [&] { return metrics.db_ok.load() && metrics.broker_ok.load(); });
+  common::LogInfo("http endpoint listening", {{"addr", http_host + ":" + std::to_string(http.port())}});
+
+  consumers::SchemaRegistry schemas(consumers::SchemaRegistry::DefaultDir());
+
+  producers::ProducerOptions po;
+  po.brokers = brokers;
+  po.extra = s.kafka_config;
+  producers::KafkaProducer producer(po);
+  producers::KafkaDeadLetterSink dead_letters(producer, s.topic_prefix + "deadletter", metrics);
+
+  producers::RelayOptions ro;
+  ro.database_url = s.database_url;
+  ro.batch = s.relay_batch;
+  ro.poll_ms = s.relay_poll_ms;
+  producers::OutboxRelay relay(ro, producer, metrics);
+  relay.Start();
+
+  HealthProbe probe(s.database_url, brokers, s.kafka_config, metrics);
+
+  consumers::ConsumeOptions co;
+  co.brokers = brokers;
+  co.kafka_config = s.kafka_config;
+  co.group = s.kafka_group;
+  co.topic_prefix = s.topic_prefix;
+  co.database_url = s.database_url;
+  co.lanes = s.worker_threads;
+  co.batch_max = s.batch_max;
+  co.max_inflight = s.max_inflight;
+  co.fetch_wait_ms = s.fetch_wait_ms;
+  co.session_timeout_ms = s.session_timeout_ms;
+  co.retry_max_attempts = s.retry_max_attempts;
+  co.retry_base_ms = s.retry_base_ms;
+  consumers::ConsumeLoop loop(co, schemas, dead_letters, metrics);
+
+  const auto timeout = std::chrono::seconds(s.shutdown_timeout_s);
+  std::chrono::steady_clock::time_point stop_deadline{};
+  StopSignalWatcher watcher([&](int sig) {
+    common::LogInfo("stop signal received; draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                                      {"timeout_s", s.shutdown_timeout_s}});
+    stop_deadline = std::chrono::steady_clock::now() + timeout;
+    // The consumer gets most of the budget; the relay flush gets the rest.
+    loop.RequestStop(std::chrono::duration_cast<std::chrono::milliseconds>(timeout * 3 / 4));
+  });
+  common::LogInfo("hubworker running", {{"topics", s.topic_prefix + "workflow.triggered"}});
+
+  const bool clean = loop.Run();
+  const auto relay_deadline =
+      stop_deadline == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now() + timeout
+                                                               : stop_deadline;
+  relay.Stop(relay_deadline - std::chrono::milliseconds(500));
+  probe.Stop();
+  http.Stop();
+  common::LogInfo("hubworker stopped", {{"clean", clean ? "true" : "false"},
+                                        {"processed", metrics.events_processed[0].load()},
+                                        {"outbox_published", metrics.outbox_published.load()}});
+  return 0;
+}
+
 }  // namespace hub::worker

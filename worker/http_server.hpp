@@ -39,6 +39,7 @@ class HttpServer {
   uint16_t port() const;
 
   // Stops accepting, drops open connections and joins the thread.  Idempotent.
+  // Must not be called from one of the callbacks (it would join its own thread).
   void Stop();
 
  private:

@@ -10,6 +10,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 
 namespace hub::worker {
@@ -145,6 +147,42 @@ TEST(MetricsExporter, PromtoolAcceptsTheExposition) {
   unlink(path);
   unlink(out_path.c_str());
   EXPECT_EQ(rc, 0) << out.str();
+}
+
+// The alert rules and the dashboard name metrics by string; a renamed metric
+// would silently leave an alert that never fires.  Every hub_* name they use
+// must be a family this exporter emits (histogram/summary series by suffix).
+TEST(MetricsExporter, EveryMetricNamedInDeployIsExported) {
+  common::Metrics m;
+  MetricsExporter exp(m, false);
+  const std::string text = exp.MetricsText();
+  std::set<std::string> families;
+  std::regex type_line("# TYPE (\\S+) ");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), type_line); it != std::sregex_iterator(); ++it)
+    families.insert((*it)[1]);
+
+  for (const char* rel : {"/deploy/prometheus/hub-alerts.yml", "/deploy/grafana/hubworker-dashboard.json"}) {
+    std::ifstream in(std::string(HUB_SOURCE_DIR) + rel);
+    ASSERT_TRUE(in) << rel;
+    std::stringstream buf;
+    buf << in.rdbuf();
+    const std::string src = buf.str();
+    std::regex name("\\bhub_[a-z0-9_]+");
+    int seen = 0;
+    for (auto it = std::sregex_iterator(src.begin(), src.end(), name); it != std::sregex_iterator(); ++it, ++seen) {
+      std::string n = it->str();
+      if (families.count(n)) continue;
+      bool found = false;
+      for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+        const std::string sfx = suffix;
+        if (n.size() > sfx.size() && n.compare(n.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+            families.count(n.substr(0, n.size() - sfx.size())))
+          found = true;
+      }
+      EXPECT_TRUE(found) << rel << " uses " << n << ", which the exporter does not emit";
+    }
+    EXPECT_GT(seen, 5) << rel;
+  }
 }
 
 }  // namespace

@@ -73,6 +73,18 @@ struct ProducerOptions {
 // librdkafka error code -> whether producing again may succeed.
 common::Retry ClassifyKafkaError(int rdkafka_error_code);
 
+// A deadline that another thread may bring forward while a wait is under way
+// (e.g. Stop() during a ProduceBatch).  Thread-safe.
+class SharedDeadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+  void Set(Clock::time_point t) { ns_.store(t.time_since_epoch().count()); }
+  Clock::time_point Get() const { return Clock::time_point(Clock::duration(ns_.load())); }
+
+ private:
+  std::atomic<Clock::rep> ns_{Clock::time_point::max().time_since_epoch().count()};
+};
+
 // Thrown by users of the producer when a delivery failed permanently (the
 // broker will never take this message as it is: too large, not authorised).
 class DeliveryFailed : public std::runtime_error {
@@ -95,16 +107,28 @@ class KafkaProducer {
   // or `deadline` passes: result[i] belongs to messages[i].  A message still
   // unresolved at the deadline is reported failed (transient) although it may
   // yet be delivered — at-least-once, never at-most-once.
+  // When `cut_off` is given, the wait also ends once it passes (checked
+  // every 50 ms).
   std::vector<Delivery> ProduceBatch(const std::vector<ProducerMessage>& messages,
-                                     std::chrono::steady_clock::time_point deadline);
+                                     std::chrono::steady_clock::time_point deadline,
+                                     const SharedDeadline* cut_off = nullptr);
   // Same, with deadline = now + message timeout + a margin.
   std::vector<Delivery> ProduceBatch(const std::vector<ProducerMessage>& messages);
+
+  // Fetches metadata for `topics` so that their first messages do not wait for
+  // librdkafka's 1 s topic scan (measured: ~1 s added to the first produce to a
+  // topic).  Best effort: returns false, after logging, if the broker did not
+  // answer within `timeout`.  The topics are warmed again after a recreation.
+  bool WarmUp(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
 
   // Messages handed to librdkafka and not yet resolved.
   int OutstandingMessages() const;
   // How many times the handle was recreated after a fatal error.
   uint64_t Recreations() const { return recreations_.load(); }
   const ProducerOptions& options() const { return options_; }
+  // Raises a fatal error inside librdkafka, as a broken idempotence state
+  // would (tests of the recreation path).
+  void InjectFatalErrorForTesting();
 
   // Implementation details, public only for the callback adapters in the .cpp.
   struct Batch;
@@ -127,6 +151,8 @@ class KafkaProducer {
   std::atomic<bool> fatal_{false};             // set by the error callback
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> recreations_{0};
+  std::mutex warm_mu_;
+  std::vector<std::string> warm_topics_;  // guarded by warm_mu_; warmed again after recreation
   std::thread poll_thread_;
 };
 

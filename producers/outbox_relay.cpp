@@ -1,0 +1,416 @@
+#include "producers/outbox_relay.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <random>
+
+#include <pqxx/pqxx>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/log.hpp"
+#include "store/pg_array.hpp"
+
+namespace hub::producers {
+
+// Every statement of the relay, by name (STYLE.md #8).  $1 of the lock
+// statements is kRelayLockClass.
+namespace sql {
+
+constexpr const char* kJoin = "hub_relay_join";
+constexpr const char* kJoinText = "SELECT pg_advisory_lock_shared($1::int, $2::int)";
+
+constexpr const char* kCountRelays = "hub_relay_count";
+constexpr const char* kCountRelaysText =
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2";
+
+// At most $3 of the shards in $2, in their order; Limit stops pulling rows, so
+// no lock beyond the $3rd is taken.
+constexpr const char* kTakeShards = "hub_relay_take_shards";
+constexpr const char* kTakeShardsText =
+    "SELECT s FROM unnest($2::int[]) AS s WHERE pg_try_advisory_lock($1::int, s) LIMIT $3";
+
+constexpr const char* kReleaseShards = "hub_relay_release_shards";
+constexpr const char* kReleaseShardsText = "SELECT pg_advisory_unlock($1::int, s) FROM unnest($2::int[]) AS s";
+
+constexpr const char* kReleaseAll = "hub_relay_release_all";
+constexpr const char* kReleaseAllText = "SELECT pg_advisory_unlock_all()";
+
+constexpr const char* kSelectRows = "hub_relay_select_rows";
+constexpr const char* kSelectRowsText =
+    "SELECT id, shard, topic, kafka_key, payload, headers::text FROM outbox"
+    " WHERE shard = ANY($1::smallint[]) ORDER BY id LIMIT $2";
+
+constexpr const char* kDeleteRows = "hub_relay_delete_rows";
+constexpr const char* kDeleteRowsText = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
+
+constexpr const char* kStats = "hub_relay_stats";
+constexpr const char* kStatsText =
+    "SELECT count(*), COALESCE((EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)) * 1000)::bigint, 0)"
+    " FROM outbox";
+
+}  // namespace sql
+
+namespace {
+
+constexpr const char* kChannel = "hub_outbox";
+constexpr std::string_view kContentType = "content-type";
+constexpr std::string_view kCloudEventsJson = "application/cloudevents+json";
+constexpr std::chrono::milliseconds kBalanceEvery{1000};
+constexpr std::chrono::milliseconds kBackoffBase{100};
+constexpr std::chrono::milliseconds kBackoffMax{5000};
+constexpr std::chrono::milliseconds kDeliveryMargin{5000};
+
+std::chrono::milliseconds Backoff(int attempt) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  int64_t ms = kBackoffBase.count() << std::min(attempt, 10);
+  ms = std::min<int64_t>(ms, kBackoffMax.count());
+  return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(ms / 2, ms)(rng));
+}
+
+// Appends the row's extra headers ({"name":"value"}; non-string values are
+// passed as their JSON text) to `out`, keeping the strings in `storage`.
+void AppendRowHeaders(std::string_view json, std::deque<std::string>& storage,
+                      std::vector<std::pair<std::string_view, std::string_view>>& out, bool& has_content_type) {
+  if (json.size() <= 2) return;  // "{}"
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    common::LogWarn("outbox row headers are not a JSON object; ignored");
+    return;
+  }
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    storage.emplace_back(it->name.GetString(), it->name.GetStringLength());
+    std::string_view name = storage.back();
+    if (it->value.IsString()) {
+      storage.emplace_back(it->value.GetString(), it->value.GetStringLength());
+    } else {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+      it->value.Accept(writer);
+      storage.emplace_back(buf.GetString(), buf.GetSize());
+    }
+    if (name == kContentType) has_content_type = true;
+    out.emplace_back(name, storage.back());
+  }
+}
+
+std::string_view View(const pqxx::field& f) { return {f.c_str(), f.size()}; }
+
+}  // namespace
+
+class OutboxRelay::Listener : public pqxx::notification_receiver {
+ public:
+  Listener(pqxx::connection_base& conn, bool& notified) : pqxx::notification_receiver(conn, kChannel), notified_(notified) {}
+  void operator()(const std::string&, int) override { notified_ = true; }
+
+ private:
+  bool& notified_;
+};
+
+OutboxRelay::OutboxRelay(RelayOptions options, KafkaProducer& producer, common::Metrics& metrics)
+    : options_(std::move(options)), producer_(producer), metrics_(metrics) {
+  if (options_.batch < 1) throw common::ConfigError("relay batch must be at least 1");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  first_shard_ = static_cast<int>(std::random_device{}() % common::kOutboxShards);
+}
+
+OutboxRelay::~OutboxRelay() {
+  if (thread_.joinable()) {
+    Stop(std::chrono::steady_clock::now());
+  } else {
+    Disconnect(true);
+  }
+  close(wake_fd_);
+}
+
+void OutboxRelay::Start() {
+  if (thread_.joinable()) throw std::logic_error("OutboxRelay::Start called twice");
+  thread_ = std::thread([this] { Run(); });
+}
+
+void OutboxRelay::Stop(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) {
+    Disconnect(true);
+    return;
+  }
+  stop_deadline_.Set(deadline);
+  stop_.store(true);
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) {
+    // Cannot happen for an eventfd below its maximum; the relay still sees
+    // stop_ within poll_ms.
+  }
+  thread_.join();
+}
+
+size_t OutboxRelay::PublishOnce() {
+  try {
+    if (!conn_) Connect();
+    RoundResult r = Round(true);
+    SampleIfDue(false);
+    return r.published;
+  } catch (const std::exception& e) {
+    HandleDbFailure(e);
+    throw;
+  }
+}
+
+void OutboxRelay::Run() {
+  int db_attempt = 0;
+  int publish_attempt = 0;
+  while (!stop_.load()) {
+    try {
+      if (!conn_) Connect();
+      db_attempt = 0;
+      RoundResult r = Round(true);
+      SampleIfDue(false);
+      if (r.failed > 0) {
+        Nap(Backoff(publish_attempt++));
+        continue;
+      }
+      publish_attempt = 0;
+      if (r.selected >= static_cast<size_t>(options_.batch)) continue;  // more rows are waiting
+      auto now = std::chrono::steady_clock::now();
+      auto wait = std::min<std::chrono::steady_clock::duration>(
+          {std::chrono::milliseconds(options_.poll_ms), std::max(next_sample_ - now, {}),
+           std::max(next_balance_ - now, {})});
+      WaitForWork(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1));
+    } catch (const std::exception& e) {
+      HandleDbFailure(e);
+      Nap(Backoff(db_attempt++));
+    }
+  }
+  // Draining: publish what the owned shards hold, take nothing new.
+  const auto deadline = stop_deadline_.Get();
+  while (conn_ && owned_.any() && std::chrono::steady_clock::now() < deadline) {
+    try {
+      RoundResult r = Round(false);
+      if (r.selected == 0) break;
+      if (r.failed > 0) {
+        auto left = deadline - std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(kBackoffBase, left));
+      }
+    } catch (const std::exception& e) {
+      HandleDbFailure(e);
+      break;
+    }
+  }
+  Disconnect(true);
+}
+
+void OutboxRelay::Connect() {
+  auto conn = std::make_unique<pqxx::connection>(options_.database_url);
+  // Advisory locks live in the session: a silent reconnect would make the relay
+  // believe it owns shards it does not.  Fail loudly instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  conn->prepare(sql::kJoin, sql::kJoinText);
+  conn->prepare(sql::kCountRelays, sql::kCountRelaysText);
+  conn->prepare(sql::kTakeShards, sql::kTakeShardsText);
+  conn->prepare(sql::kReleaseShards, sql::kReleaseShardsText);
+  conn->prepare(sql::kReleaseAll, sql::kReleaseAllText);
+  conn->prepare(sql::kSelectRows, sql::kSelectRowsText);
+  conn->prepare(sql::kDeleteRows, sql::kDeleteRowsText);
+  conn->prepare(sql::kStats, sql::kStatsText);
+  {
+    pqxx::nontransaction tx(*conn);
+    tx.exec_prepared(sql::kJoin, common::kRelayLockClass, common::kOutboxShards);
+  }
+  conn_ = std::move(conn);
+  backend_pid_ = conn_->backendpid();
+  listener_ = std::make_unique<Listener>(*conn_, notified_);  // LISTEN hub_outbox
+  notified_ = true;  // rows may have been written while nobody listened
+  next_balance_ = {};
+  common::LogInfo("outbox relay connected", {{"backend_pid", backend_pid_}});
+}
+
+void OutboxRelay::Disconnect(bool release_locks) {
+  if (!conn_) return;
+  if (release_locks && conn_->is_open()) {
+    try {
+      pqxx::nontransaction tx(*conn_);
+      tx.exec_prepared(sql::kReleaseAll);
+    } catch (const std::exception& e) {
+      // Closing the session below releases them as well.
+      common::LogWarn("outbox relay could not release its shard locks; closing the connection",
+                      {{"error", e.what()}});
+    }
+  }
+  listener_.reset();
+  conn_.reset();
+  owned_.reset();
+  shards_owned_.store(0);
+  metrics_.relay_shards_owned.store(0);
+}
+
+void OutboxRelay::HandleDbFailure(const std::exception& e) {
+  const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr || !conn_ ||
+                      !conn_->is_open() || conn_->backendpid() != backend_pid_;
+  if (broken) {
+    common::LogWarn("outbox relay lost its database connection; shards released, reconnecting",
+                    {{"error", e.what()}, {"shards_owned", static_cast<int>(owned_.count())}});
+    Disconnect(false);
+  } else {
+    common::LogError("outbox relay round failed", {{"error", e.what()}});
+  }
+}
+
+std::string OutboxRelay::OwnedShardsArray() const {
+  store::PgArray a;
+  for (int s = 0; s < common::kOutboxShards; ++s)
+    if (owned_[s]) a.AddInt(s);
+  return a.str();
+}
+
+void OutboxRelay::SetOwned(int shard, bool owned) {
+  owned_[shard] = owned;
+  shards_owned_.store(static_cast<int>(owned_.count()));
+  metrics_.relay_shards_owned.store(static_cast<int64_t>(owned_.count()));
+}
+
+void OutboxRelay::Balance(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (force || now >= next_balance_) {
+    next_balance_ = now + kBalanceEvery;
+    pqxx::nontransaction tx(*conn_);
+    auto relays = std::max<int64_t>(
+        1, tx.exec_prepared1(sql::kCountRelays, common::kRelayLockClass, common::kOutboxShards)[0].as<int64_t>());
+    target_shards_ = static_cast<int>((common::kOutboxShards + relays - 1) / relays);
+    int surplus = static_cast<int>(owned_.count()) - target_shards_;
+    if (surplus > 0) {
+      // Hand back the highest shards; nothing of theirs is in flight between rounds.
+      store::PgArray give;
+      for (int s = common::kOutboxShards - 1; s >= 0 && surplus > 0; --s) {
+        if (!owned_[s]) continue;
+        give.AddInt(s);
+        SetOwned(s, false);
+        --surplus;
+      }
+      tx.exec_prepared(sql::kReleaseShards, common::kRelayLockClass, give.str());
+      common::LogInfo("outbox relay handed shards back",
+                      {{"relays", relays}, {"shards_owned", static_cast<int>(owned_.count())}});
+    }
+  }
+  int wanted = target_shards_ - static_cast<int>(owned_.count());
+  if (wanted <= 0) return;
+  store::PgArray candidates;
+  for (int i = 0; i < common::kOutboxShards; ++i) {
+    int s = (first_shard_ + i) % common::kOutboxShards;
+    if (!owned_[s]) candidates.AddInt(s);
+  }
+  pqxx::nontransaction tx(*conn_);
+  pqxx::result taken = tx.exec_prepared(sql::kTakeShards, common::kRelayLockClass, candidates.str(), wanted);
+  for (const auto& row : taken) SetOwned(row[0].as<int>(), true);
+  if (!taken.empty()) {
+    common::LogInfo("outbox relay took shards", {{"taken", static_cast<int>(taken.size())},
+                                                 {"shards_owned", static_cast<int>(owned_.count())}});
+  }
+}
+
+OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
+  RoundResult result;
+  if (conn_->backendpid() != backend_pid_) throw pqxx::broken_connection("database session changed");
+  if (balance) Balance(false);
+  if (owned_.none()) return result;
+
+  pqxx::result rows;
+  {
+    pqxx::nontransaction tx(*conn_);
+    rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(), options_.batch);
+  }
+  result.selected = rows.size();
+  if (rows.empty()) return result;
+
+  std::deque<std::string> storage;  // header strings parsed from the rows
+  std::vector<ProducerMessage> messages(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const pqxx::row row = rows[i];
+    ProducerMessage& m = messages[i];
+    m.topic = View(row[2]);
+    m.key = View(row[3]);
+    m.value = View(row[4]);
+    m.headers.emplace_back(kContentType, kCloudEventsJson);
+    bool row_content_type = false;
+    AppendRowHeaders(View(row[5]), storage, m.headers, row_content_type);
+    if (row_content_type) m.headers.erase(m.headers.begin());  // the row's own wins
+  }
+  std::vector<Delivery> deliveries = producer_.ProduceBatch(
+      messages,
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(producer_.options().message_timeout_ms) +
+          kDeliveryMargin,
+      &stop_deadline_);
+
+  // Per shard, only the prefix before the first failure is done: the rest of
+  // that shard is published again, after the failed row.
+  std::bitset<common::kOutboxShards> blocked;
+  store::PgArray done;
+  const Delivery* first_failure = nullptr;
+  int64_t first_failed_id = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int shard = rows[i][1].as<int>();
+    if (!deliveries[i].ok) {
+      ++result.failed;
+      blocked[shard] = true;
+      if (!first_failure) {
+        first_failure = &deliveries[i];
+        first_failed_id = rows[i][0].as<int64_t>();
+      }
+      continue;
+    }
+    if (!blocked[shard]) done.AddInt(rows[i][0].as<int64_t>());
+  }
+  if (done.size() > 0) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec_prepared(sql::kDeleteRows, done.str());
+  }
+  result.published = done.size();
+  metrics_.outbox_published.fetch_add(result.published);
+  if (result.failed > 0) {
+    metrics_.outbox_publish_errors.fetch_add(result.failed);
+    common::LogWarn("outbox rows not published; retrying",
+                    {{"failed", result.failed},
+                     {"first_id", first_failed_id},
+                     {"error", first_failure->error},
+                     {"permanent", first_failure->retry == common::Retry::kPermanent ? "true" : "false"}});
+  }
+  return result;
+}
+
+void OutboxRelay::SampleIfDue(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now < next_sample_) return;
+  next_sample_ = now + std::chrono::milliseconds(options_.sample_ms);
+  pqxx::nontransaction tx(*conn_);
+  pqxx::row r = tx.exec_prepared1(sql::kStats);
+  metrics_.outbox_pending.store(r[0].as<int64_t>());
+  metrics_.outbox_oldest_age_ms.store(r[1].as<int64_t>());
+}
+
+void OutboxRelay::WaitForWork(std::chrono::milliseconds timeout) {
+  conn_->get_notifs();  // notifications that arrived during the last round
+  if (!notified_) {
+    pollfd fds[2] = {{conn_->sock(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int n = poll(fds, 2, static_cast<int>(timeout.count()));
+    if (n > 0 && fds[0].revents != 0) conn_->get_notifs();
+  }
+  notified_ = false;
+}
+
+void OutboxRelay::Nap(std::chrono::milliseconds d) {
+  if (stop_.load()) return;
+  pollfd fd{wake_fd_, POLLIN, 0};
+  poll(&fd, 1, static_cast<int>(d.count()));
+}
+
+}  // namespace hub::producers

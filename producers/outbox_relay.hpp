@@ -1,0 +1,142 @@
+#pragma once
+// hub::producers::OutboxRelay — publishes the rows of the `outbox` table to
+// Kafka and deletes them once Kafka has them.  Runs in every `hubworker run`
+// process; any number of relays may share one database.
+//
+// Delivery contract
+//   Writers insert outbox rows in the same transaction as their effects and
+//   NOTIFY hub_outbox before COMMIT.  A row is deleted only after its Kafka
+//   delivery report says "delivered" (acks=all, idempotent producer): at least
+//   once.  A crash, a lost connection or a Stop deadline between delivery and
+//   DELETE means the row is published again (consumers dedupe by the event's
+//   (source, id)).  Nothing is ever deleted unpublished.
+//
+// Shards and ownership
+//   Rows carry shard = common::OutboxShard(kafka_key), 0..kOutboxShards-1.  A
+//   relay owns a shard while its connection holds the session advisory lock
+//   (kRelayLockClass, shard); only the owner reads, publishes and deletes that
+//   shard's rows, so no row is published by two live relays at once and one
+//   key's rows are published by one relay in id order.
+//   * Every relay also holds the shared lock (kRelayLockClass, kOutboxShards)
+//     as a membership mark; counting its holders in pg_locks gives the number
+//     of live relays N, and each relay aims for ceil(shards / N) shards: it
+//     takes free shards while below that (every round, so the shards of a dead
+//     relay — whose locks died with its session — are picked up within a
+//     round), and hands back its highest shards while above it, between rounds
+//     (nothing of theirs is in flight then).
+//   * If the connection breaks, every lock is gone with it: the relay forgets
+//     all ownership, reconnects with backoff and competes for shards again.
+//     Automatic reconnection inside libpqxx is switched off and the backend pid
+//     is checked, so ownership is never assumed on a new session.
+//
+// One round
+//   1. take free shards (one statement for all of them), 2. SELECT the oldest
+//   `batch` rows of the owned shards ORDER BY id (one statement), 3. produce
+//   them all (key = kafka_key, value = payload, header content-type:
+//   application/cloudevents+json plus the row's `headers`), 4. wait for every
+//   delivery report, 5. DELETE the delivered rows WHERE id = ANY($1) (one
+//   statement) — per shard only the prefix before the first failed row, so a
+//   retry never publishes a later event of a key before an earlier one.
+//   Failed rows stay and are retried next round after a backoff (counted in
+//   metrics.outbox_publish_errors).  A round that filled its batch is followed
+//   at once by the next; otherwise the relay waits for NOTIFY hub_outbox, at
+//   most poll_ms (fallback when a notification is lost).
+//
+// Order caveat: ids are handed out at INSERT and become visible at COMMIT, so
+// two concurrent transactions writing the same key could commit out of id
+// order.  Writers of one key are serialised (one key -> one input partition ->
+// one lane), which is what keeps per-key order end to end.
+//
+// Threads: after Start() the relay's own thread does everything with its own
+// pqxx connection (one connection per thread).  Without Start(), PublishOnce()
+// drives the relay on the caller's thread (tests); never both.  Stop() is
+// called from the owner's thread.  Metrics are atomics.
+#include <bitset>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/metrics.hpp"
+#include "common/outbox_shard.hpp"
+#include "producers/kafka_producer.hpp"
+
+
+namespace hub::producers {
+
+struct RelayOptions {
+  std::string database_url;
+  int batch = 2000;    // rows per round
+  int poll_ms = 500;   // wait for NOTIFY at most this long
+  int sample_ms = 2000;  // outbox_pending / outbox_oldest_age_ms sampling period
+};
+
+class OutboxRelay {
+ public:
+  OutboxRelay(RelayOptions options, KafkaProducer& producer, common::Metrics& metrics);
+  ~OutboxRelay();  // Stop(now) if still running
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  // Starts the relay thread; it connects (with backoff) by itself.
+  void Start();
+  // Publishes what is pending in the shards it owns until they are empty or
+  // `deadline` passes, releases its locks, closes its connection and joins.
+  void Stop(std::chrono::steady_clock::time_point deadline);
+
+  // One round on the caller's thread (tests; not after Start()): connects if
+  // needed, takes shards, publishes and deletes.  Returns the rows published.
+  // Database failures propagate (ownership is dropped first if the connection
+  // broke).
+  size_t PublishOnce();
+
+  // Shards currently owned (as last seen by the driving thread).
+  int ShardsOwned() const { return shards_owned_.load(); }
+
+ private:
+  struct RoundResult {
+    size_t selected = 0;
+    size_t published = 0;
+    size_t failed = 0;
+  };
+  class Listener;
+
+  void Run();
+  void Connect();
+  void Disconnect(bool release_locks);
+  void HandleDbFailure(const std::exception& e);
+  RoundResult Round(bool balance);
+  void Balance(bool force);
+  void SampleIfDue(bool force);
+  void WaitForWork(std::chrono::milliseconds timeout);
+  void Nap(std::chrono::milliseconds d);  // interruptible by Stop
+  std::string OwnedShardsArray() const;
+  void SetOwned(int shard, bool owned);
+
+  const RelayOptions options_;
+  KafkaProducer& producer_;
+  common::Metrics& metrics_;
+
+  // Confined to the driving thread (the relay thread after Start()).
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<Listener> listener_;
+  int backend_pid_ = 0;
+  bool notified_ = false;
+  std::bitset<common::kOutboxShards> owned_;
+  int target_shards_ = common::kOutboxShards;
+  std::chrono::steady_clock::time_point next_balance_{};
+  std::chrono::steady_clock::time_point next_sample_{};
+  int first_shard_ = 0;  // where this relay starts looking for free shards
+
+  std::atomic<int> shards_owned_{0};
+  std::atomic<bool> stop_{false};
+  SharedDeadline stop_deadline_;
+  int wake_fd_ = -1;  // eventfd: Stop() wakes the relay thread
+  std::thread thread_;
+};
+
+}  // namespace hub::producers

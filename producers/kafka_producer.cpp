@@ -115,7 +115,9 @@ class KafkaProducer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafk
         }
         break;
       case RdKafka::Event::EVENT_LOG: {
-        common::LogLevel level = LevelOf(e.severity());
+        // Connection failures ("FAIL") also arrive as error events (above): keep
+        // their log lines for debugging only.
+        common::LogLevel level = e.fac() == "FAIL" ? common::LogLevel::kDebug : LevelOf(e.severity());
         if (common::LogEnabled(level)) common::Log(level, "librdkafka", {{"facility", e.fac()}, {"detail", e.str()}});
         break;
       }

@@ -14,6 +14,7 @@ namespace {
 constexpr std::chrono::milliseconds kDeadlineMargin{5000};
 constexpr int kPollMs = 100;
 constexpr std::chrono::milliseconds kCutOffCheck{50};
+constexpr std::chrono::milliseconds kWarmUpMax{2000};
 
 common::LogLevel LevelOf(RdKafka::Event::Severity s) {
   if (s <= RdKafka::Event::EVENT_SEVERITY_ERROR) return common::LogLevel::kError;
@@ -203,6 +204,26 @@ bool KafkaProducer::WarmUp(const std::vector<std::string>& topics, std::chrono::
   return ok;
 }
 
+void KafkaProducer::WarmUpNewTopics(const std::vector<ProducerMessage>& messages,
+                                    std::chrono::steady_clock::time_point deadline) {
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard<std::mutex> wl(warm_mu_);
+    std::string_view previous;
+    for (const ProducerMessage& m : messages) {
+      if (m.topic == previous) continue;
+      previous = m.topic;
+      std::string topic(m.topic);
+      if (std::find(warm_topics_.begin(), warm_topics_.end(), topic) == warm_topics_.end() &&
+          std::find(fresh.begin(), fresh.end(), topic) == fresh.end())
+        fresh.push_back(std::move(topic));
+    }
+  }
+  if (fresh.empty()) return;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  WarmUp(fresh, std::clamp(left, std::chrono::milliseconds(1), kWarmUpMax));
+}
+
 int KafkaProducer::OutstandingMessages() const {
   std::shared_lock<std::shared_mutex> lk(handle_mu_);
   return handle_ ? handle_->outq_len() : 0;
@@ -276,6 +297,7 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
                                                   const SharedDeadline* cut_off) {
   const size_t n = messages.size();
   if (n == 0) return {};
+  WarmUpNewTopics(messages, deadline);
   auto* batch = new Batch(n);
   auto fail = [&](size_t i, common::Retry retry, std::string error) {
     Delivery d;

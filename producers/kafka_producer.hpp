@@ -118,7 +118,9 @@ class KafkaProducer {
   // Fetches metadata for `topics` so that their first messages do not wait for
   // librdkafka's 1 s topic scan (measured: ~1 s added to the first produce to a
   // topic).  Best effort: returns false, after logging, if the broker did not
-  // answer within `timeout`.  The topics are warmed again after a recreation.
+  // answer within `timeout`.  ProduceBatch does this by itself (at most 2 s)
+  // for a topic it has not seen; calling it at start-up only moves the wait
+  // there.  The topics are warmed again after a recreation.
   bool WarmUp(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
 
   // Messages handed to librdkafka and not yet resolved.
@@ -140,6 +142,7 @@ class KafkaProducer {
 
  private:
   void PollLoop();
+  void WarmUpNewTopics(const std::vector<ProducerMessage>& messages, std::chrono::steady_clock::time_point deadline);
   void RecreateHandle();  // poll thread only; takes the exclusive lock
   void DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms);
 

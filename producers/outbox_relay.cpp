@@ -257,7 +257,9 @@ void OutboxRelay::Disconnect(bool release_locks) {
 void OutboxRelay::HandleDbFailure(const std::exception& e) {
   const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr || !conn_ ||
                       !conn_->is_open() || conn_->backendpid() != backend_pid_;
-  if (broken) {
+  if (!conn_) {
+    common::LogWarn("outbox relay cannot connect to the database; retrying", {{"error", e.what()}});
+  } else if (broken) {
     common::LogWarn("outbox relay lost its database connection; shards released, reconnecting",
                     {{"error", e.what()}, {"shards_owned", static_cast<int>(owned_.count())}});
     Disconnect(false);

@@ -229,7 +229,6 @@ class OutboxRelayTest : public ::testing::Test {
 
 TEST_F(OutboxRelayTest, EveryRowIsPublishedExactlyOnceAndTheOutboxEmpties) {
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db, 500), producer, metrics);
   relay.Start();
@@ -252,7 +251,6 @@ TEST_F(OutboxRelayTest, RowHeadersAreCarriedNextToTheCloudEventsContentType) {
   InsertRows(writer, 0, 1, 1, R"({"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","x-attempt":3})");
   InsertRows(writer, 1, 1, 1, R"({"content-type":"application/json"})");
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 2u);
@@ -271,8 +269,6 @@ TEST_F(OutboxRelayTest, RowHeadersAreCarriedNextToTheCloudEventsContentType) {
 
 TEST_F(OutboxRelayTest, TwoRelaysShareTheShardsAndPublishEveryRowOnceInKeyOrder) {
   KafkaProducer producer_a(ProducerFor(kafka)), producer_b(ProducerFor(kafka));
-  producer_a.WarmUp({kTopic}, 5s);
-  producer_b.WarmUp({kTopic}, 5s);
   common::Metrics metrics_a, metrics_b;
   OutboxRelay a(RelayFor(db, 300), producer_a, metrics_a);
   OutboxRelay b(RelayFor(db, 300), producer_b, metrics_b);
@@ -301,7 +297,6 @@ TEST_F(OutboxRelayTest, ARelayThatStopsMidwayLeavesTheRestToAnother) {
   constexpr int kRows = 1000;
   InsertRows(writer, 0, kRows, 13);
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics_a, metrics_b;
   {
     OutboxRelay a(RelayFor(db, 100), producer, metrics_a);
@@ -324,7 +319,6 @@ TEST_F(OutboxRelayTest, ARelayThatStopsMidwayLeavesTheRestToAnother) {
 
 TEST_F(OutboxRelayTest, ShardsOfARelayWhoseSessionDiesAreTakenOverAndItRejoinsAfterReconnecting) {
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics_a, metrics_b;
   RelayOptions options_a = RelayFor(db, 200);
   options_a.database_url = WithApplicationName(db.url(), "relay_a");
@@ -364,7 +358,6 @@ TEST_F(OutboxRelayTest, RowsOfShardsHeldElsewhereWaitAndAreCountedAsPending) {
   }
   InsertRows(writer, 0, 10, 3, "{}", "5 seconds");
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 0u);
@@ -392,7 +385,6 @@ TEST_F(OutboxRelayTest, ProduceRequestsRejectedByTheBrokerAreRetriedAndNothingIs
   constexpr int kRows = 400;
   InsertRows(writer, 0, kRows, 7);
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   // Retriable errors are retried inside the producer; non-retriable ones fail
@@ -418,7 +410,6 @@ TEST_F(OutboxRelayTest, ABrokerThatIsDownForAWhileDelaysRowsButLosesNone) {
   ProducerOptions po = ProducerFor(kafka);
   po.message_timeout_ms = 300;  // deliveries fail while the broker is down
   KafkaProducer producer(po);
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   relay.Start();
@@ -441,7 +432,6 @@ TEST_F(OutboxRelayTest, ABrokerThatIsDownForAWhileDelaysRowsButLosesNone) {
 
 TEST_F(OutboxRelayTest, AFatalProducerErrorRecreatesTheProducerAndRowsStillArrive) {
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   InsertRows(writer, 0, 50, 5);
@@ -460,7 +450,6 @@ TEST_F(OutboxRelayTest, AFatalProducerErrorRecreatesTheProducerAndRowsStillArriv
 
 TEST_F(OutboxRelayTest, StopPublishesWhatIsPendingBeforeReturning) {
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   RelayOptions options = RelayFor(db, 100);
   options.poll_ms = 60000;  // only Stop or a NOTIFY wakes it
@@ -487,7 +476,6 @@ TEST_F(OutboxRelayTest, OneRelayThroughput) {
   constexpr int kRows = 100000;
   for (int i = 0; i < kRows; i += 10000) InsertRows(writer, i, 10000, 1000, "{}", "0 seconds", 400);
   KafkaProducer producer(ProducerFor(kafka));
-  producer.WarmUp({kTopic}, 5s);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db, 2000), producer, metrics);
   auto start = Clock::now();

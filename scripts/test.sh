@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# THE test command (README): installs missing packages, builds into build/,
+# starts a throwaway PostgreSQL cluster (fast, non-durable settings) under
+# .local/, and runs every test label (unit, pg, e2e, ...) with ctest.  The
+# cluster is stopped and removed on exit, whatever happens.  Exits with
+# ctest's status.  Extra arguments go to ctest (e.g. -L pg, -R Migrate).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+bash scripts/install-deps.sh
+
+cmake -S . -B build
+cmake --build build -j2
+
+mkdir -p .local
+chmod 755 .local
+pgdir="$root/.local/pg-test-$$"
+cleanup() {
+  bash scripts/pg.sh stop "$pgdir" || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
+# Ctrl-C / SIGTERM: run the EXIT trap and stop.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+HUB_TEST_DATABASE_URL=$(bash scripts/pg.sh start "$pgdir" --fast | tail -n 1)
+export HUB_TEST_DATABASE_URL
+echo "test.sh: PostgreSQL at $HUB_TEST_DATABASE_URL"
+
+status=0
+ctest --test-dir build --output-on-failure "$@" || status=$?
+exit "$status"

@@ -1,0 +1,581 @@
+#include "consumers/envelope.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/error.hpp"
+
+namespace hub::consumers {
+namespace {
+
+using common::ErrorClass;
+using common::PermanentError;
+using rapidjson::Document;
+using rapidjson::SizeType;
+using rapidjson::Value;
+
+// UTF-8 is checked by IsValidUtf8() on the raw value instead of with
+// kParseValidateEncodingFlag: RapidJSON's per-character check was a third of the
+// parse time.
+constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags;
+// Deeper nesting is refused while parsing: RapidJSON's parser and Accept()
+// recurse, so a value like "[[[[..." a megabyte deep would overflow the stack.
+constexpr int kMaxDepth = 128;
+// The document's memory pool is kept between events up to this size.
+constexpr size_t kPoolKeepBytes = 256 * 1024;
+
+[[noreturn]] void Fail(std::string reason) { throw PermanentError(ErrorClass::kSchema, reason); }
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  return true;
+}
+
+bool IStartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+// Offset of the first byte that is not well-formed UTF-8 (overlong forms,
+// surrogates and code points above U+10FFFF included), or npos.
+size_t InvalidUtf8At(std::string_view s) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = begin;
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (end - p >= 8) {  // ASCII fast path, 8 bytes at a time
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (!(word & 0x8080808080808080ULL)) { p += 8; continue; }
+    }
+    unsigned c = *p;
+    if (c < 0x80) { ++p; continue; }
+    int n;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+    else return static_cast<size_t>(p - begin);
+    if (end - p <= n) return static_cast<size_t>(p - begin);
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return static_cast<size_t>(p - begin);
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return static_cast<size_t>(p - begin);
+    p += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+bool IsValidUtf8(std::string_view s) { return InvalidUtf8At(s) == std::string_view::npos; }
+
+std::string_view View(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+const Value* Member(const Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+// ---- readable schema violations ---------------------------------------------
+
+using PointerType = rapidjson::Pointer;
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out += '"';
+  return out;
+}
+
+// The value as compact JSON, cut at `max` bytes (webhook bodies can be large).
+std::string Render(const Value& v, size_t max = 60) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v.Accept(w);
+  std::string s(sb.GetString(), sb.GetSize());
+  if (s.size() > max) {
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+    s.resize(cut);
+    s += "...";
+  }
+  return s;
+}
+
+const char* TypeName(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "boolean";
+    case rapidjson::kObjectType: return "object";
+    case rapidjson::kArrayType: return "array";
+    case rapidjson::kStringType: return "string";
+    case rapidjson::kNumberType: return (v.IsInt64() || v.IsUint64()) ? "integer" : "number";
+  }
+  return "value";
+}
+
+std::string PointerString(const PointerType& p) {
+  rapidjson::StringBuffer sb;
+  p.Stringify(sb);
+  return sb.GetSize() ? std::string(sb.GetString(), sb.GetSize()) : std::string("/");
+}
+
+// "/data/headers/x" -> "data.headers.x", array elements as "[3]"; the root is "event".
+std::string DottedPath(const PointerType& p, const Value& doc) {
+  std::string out;
+  const Value* cur = &doc;
+  for (size_t i = 0; i < p.GetTokenCount(); ++i) {
+    const auto& t = p.GetTokens()[i];
+    if (cur && cur->IsArray() && t.index != rapidjson::kPointerInvalidIndex) {
+      out += "[" + std::to_string(t.index) + "]";
+      cur = t.index < cur->Size() ? &(*cur)[t.index] : nullptr;
+    } else {
+      if (!out.empty()) out += '.';
+      out.append(t.name, t.length);
+      const Value* next = nullptr;
+      if (cur && cur->IsObject()) {
+        auto it = cur->FindMember(Value(rapidjson::StringRef(t.name, t.length)));
+        if (it != cur->MemberEnd()) next = &it->value;
+      }
+      cur = next;
+    }
+  }
+  return out.empty() ? "event" : out;
+}
+
+std::string JoinValues(const Value& arr) {
+  std::string out;
+  for (SizeType i = 0; arr.IsArray() && i < arr.Size(); ++i) {
+    if (i) out += ", ";
+    out += Render(arr[i]);
+  }
+  return out;
+}
+
+std::string NumberText(const Value* v) { return v ? Render(*v) : std::string("?"); }
+
+std::string DescribeViolation(const rapidjson::SchemaValidator& validator, const Document& schema_source,
+                              const Document& doc) {
+  const std::string keyword = validator.GetInvalidSchemaKeyword();
+  const PointerType doc_ptr = validator.GetInvalidDocumentPointer();
+  const PointerType schema_ptr = validator.GetInvalidSchemaPointer();
+  const Value* schema = schema_ptr.Get(schema_source);
+  const Value* value = doc_ptr.Get(doc);
+  const std::string path = DottedPath(doc_ptr, doc);
+  const std::string at = PointerString(doc_ptr);
+  auto where = [&](const std::string& ptr) { return " (schema keyword \"" + keyword + "\" at " + ptr + ")"; };
+  const Value* kw = schema ? Member(*schema, keyword.c_str()) : nullptr;
+
+  if (keyword == "required" && kw && kw->IsArray() && value && value->IsObject()) {
+    std::vector<std::string> missing;
+    for (SizeType i = 0; i < kw->Size(); ++i)
+      if ((*kw)[i].IsString() && !value->HasMember((*kw)[i])) missing.emplace_back(View((*kw)[i]));
+    if (!missing.empty()) {
+      std::string prefix = path == "event" ? "" : path + ".";
+      std::string reason = prefix + missing[0] + ": required property missing" +
+                           where((at == "/" ? std::string() : at) + "/" + missing[0]);
+      for (size_t i = 1; i < missing.size(); ++i) reason += (i == 1 ? "; also missing: " : ", ") + prefix + missing[i];
+      return reason;
+    }
+  }
+  std::string what;
+  if (keyword == "type" && value && kw) {
+    std::string expected = kw->IsArray() ? JoinValues(*kw) : Render(*kw);
+    what = std::string("expected ") + expected + ", got " + TypeName(*value);
+  } else if (keyword == "enum" && value && kw) {
+    what = Render(*value) + " is not one of " + JoinValues(*kw);
+  } else if (keyword == "pattern" && value && kw) {
+    const Value* desc = Member(*schema, "description");
+    what = Render(*value) + " does not have the required form: " +
+           (desc && desc->IsString() ? std::string(View(*desc)) : "pattern " + Render(*kw));
+  } else if (keyword == "minLength" && value && kw) {
+    what = (kw->IsUint() && kw->GetUint() == 1) ? std::string("must not be empty")
+                                                 : Render(*value) + " is shorter than " + Render(*kw) + " characters";
+  } else if (keyword == "maxLength" && value && kw) {
+    what = "is longer than " + Render(*kw) + " characters";
+  } else if (keyword == "minimum" && value) {
+    what = Render(*value) + " is less than the minimum " + NumberText(kw);
+  } else if (keyword == "maximum" && value) {
+    what = Render(*value) + " is greater than the maximum " + NumberText(kw);
+  } else if (keyword == "anyOf" && kw && kw->IsArray()) {
+    // The common idiom {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}.
+    std::string names;
+    bool all_required = true;
+    for (SizeType i = 0; i < kw->Size() && all_required; ++i) {
+      const Value* req = Member((*kw)[i], "required");
+      all_required = req && req->IsArray() && (*kw)[i].MemberCount() == 1;
+      if (all_required) names += (i ? " or " : "") + JoinValues(*req);
+    }
+    what = all_required ? "needs " + names : std::string("matches none of the allowed alternatives");
+  } else if (keyword == "oneOf") {
+    what = "must match exactly one of the allowed alternatives";
+  } else if (keyword == "not") {
+    what = "matches a form that is not allowed";
+  } else if (keyword == "additionalProperties") {
+    what = "has a property that is not allowed";
+  } else {
+    what = "violates " + keyword + (kw ? " " + Render(*kw) : std::string());
+  }
+  return path + ": " + what + where(at);
+}
+
+// ---- RFC 3339 ---------------------------------------------------------------
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {  // H. Hinnant's algorithm
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+}  // namespace
+
+bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why) {
+  auto fail = [&](std::string w) {
+    if (why) *why = std::move(w);
+    return false;
+  };
+  size_t i = 0;
+  auto digits = [&](size_t n, int& out) {
+    if (i + n > s.size()) return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    out = v;
+    return true;
+  };
+  auto expect = [&](char c) {
+    if (i < s.size() && s[i] == c) { ++i; return true; }
+    return false;
+  };
+  const char* kForm = "expected YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)";
+  int year, month, day, hour, minute, second;
+  if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day)) return fail(kForm);
+  if (i >= s.size() || (s[i] != 'T' && s[i] != 't')) return fail(kForm);
+  ++i;
+  if (!digits(2, hour) || !expect(':') || !digits(2, minute) || !expect(':') || !digits(2, second)) return fail(kForm);
+  int64_t micros = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t start = i;
+    int scale = 100000;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      micros += (s[i] - '0') * scale;  // digits beyond microseconds are truncated
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return fail("a '.' must be followed by fraction digits");
+  }
+  int offset_minutes = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!digits(2, oh) || !expect(':') || !digits(2, om)) return fail(kForm);
+    if (oh > 23 || om > 59) return fail("offset " + std::string(s.substr(i - 6, 6)) + " is out of range");
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return fail("missing time zone offset (Z or +HH:MM)");
+  }
+  if (i != s.size()) return fail(kForm);
+  if (month < 1 || month > 12) return fail("month " + std::to_string(month) + " is out of range");
+  if (day < 1 || day > DaysInMonth(year, month))
+    return fail("day " + std::to_string(day) + " is out of range for " + std::string(s.substr(0, 7)));
+  if (hour > 23) return fail("hour " + std::to_string(hour) + " is out of range");
+  if (minute > 59) return fail("minute " + std::to_string(minute) + " is out of range");
+  if (second > 60) return fail("second " + std::to_string(second) + " is out of range");
+  const int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                       hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  unix_us = secs * 1000000 + micros;
+  return true;
+}
+
+const Value& Envelope::data() const {
+  static const Value kNull;  // immutable
+  if (!doc.IsObject()) return kNull;
+  auto it = doc.FindMember("data");
+  return it == doc.MemberEnd() ? kNull : it->value;
+}
+
+struct EnvelopeParser::TypeSchema {
+  TypeSchema(std::string t, const Document& src) : type(std::move(t)), source(&src), schema(src), validator(schema) {}
+  std::string type;
+  const Document* source;
+  rapidjson::SchemaDocument schema;     // this parser's own copy: see SchemaRegistry's note on threads
+  rapidjson::SchemaValidator validator;  // Reset() before each use
+};
+
+EnvelopeParser::EnvelopeParser(const SchemaRegistry& schemas) : registry_(schemas) {
+  for (const std::string& type : schemas.Types())
+    types_.emplace(type, std::make_unique<TypeSchema>(type, *schemas.Source(type)));
+}
+
+EnvelopeParser::~EnvelopeParser() = default;
+
+EnvelopeParser::TypeSchema* EnvelopeParser::Schema(std::string_view type) {
+  if (last_ && last_->type == type) return last_;
+  auto it = types_.find(type);
+  if (it == types_.end()) return nullptr;
+  return last_ = it->second.get();
+}
+
+namespace {
+
+// Parse and validate in one pass: the reader's SAX events build the document and
+// feed the schema validator at the same time.  The document is always built in
+// full (a rejected event still gets a reason that can quote it); the validator
+// stops listening at its first failure.  Also refuses nesting deeper than
+// kMaxDepth, which keeps RapidJSON's recursive parser, and anything later that
+// walks the document, far from the end of the stack.
+class ParseTee {
+ public:
+  ParseTee(Document& doc, rapidjson::SchemaValidator& validator) : doc_(doc), v_(validator) {}
+  bool too_deep() const { return too_deep_; }
+
+  bool Null() { valid_ = valid_ && v_.Null(); return doc_.Null(); }
+  bool Bool(bool b) { valid_ = valid_ && v_.Bool(b); return doc_.Bool(b); }
+  bool Int(int i) { valid_ = valid_ && v_.Int(i); return doc_.Int(i); }
+  bool Uint(unsigned u) { valid_ = valid_ && v_.Uint(u); return doc_.Uint(u); }
+  bool Int64(int64_t i) { valid_ = valid_ && v_.Int64(i); return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { valid_ = valid_ && v_.Uint64(u); return doc_.Uint64(u); }
+  bool Double(double d) { valid_ = valid_ && v_.Double(d); return doc_.Double(d); }
+  bool RawNumber(const char* s, SizeType n, bool copy) {
+    valid_ = valid_ && v_.RawNumber(s, n, copy);
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, SizeType n, bool copy) {
+    valid_ = valid_ && v_.String(s, n, copy);
+    return doc_.String(s, n, copy);
+  }
+  bool Key(const char* s, SizeType n, bool copy) {
+    valid_ = valid_ && v_.Key(s, n, copy);
+    return doc_.Key(s, n, copy);
+  }
+  bool StartObject() {
+    if (++depth_ > kMaxDepth) return !(too_deep_ = true);
+    valid_ = valid_ && v_.StartObject();
+    return doc_.StartObject();
+  }
+  bool EndObject(SizeType n) {
+    --depth_;
+    valid_ = valid_ && v_.EndObject(n);
+    return doc_.EndObject(n);
+  }
+  bool StartArray() {
+    if (++depth_ > kMaxDepth) return !(too_deep_ = true);
+    valid_ = valid_ && v_.StartArray();
+    return doc_.StartArray();
+  }
+  bool EndArray(SizeType n) {
+    --depth_;
+    valid_ = valid_ && v_.EndArray(n);
+    return doc_.EndArray(n);
+  }
+
+ private:
+  Document& doc_;
+  rapidjson::SchemaValidator& v_;
+  bool valid_ = true;
+  int depth_ = 0;
+  bool too_deep_ = false;
+};
+
+}  // namespace
+
+void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::SchemaValidator& validator,
+                               const char* what) {
+  // RapidJSON parses a NUL-terminated string (GenericStringStream) much faster
+  // than a (pointer, length) MemoryStream; copying ~1 KB is cheap next to that.
+  text_.assign(text.data(), text.size());
+  ParseTee tee(doc, validator);
+  bool parsed = false;
+  auto generate = [&](Document&) {
+    rapidjson::StringStream in(text_.c_str());
+    parsed = !reader_.Parse<kParseFlags>(in, tee).IsError();
+    return parsed;
+  };
+  doc.Populate(generate);
+  if (tee.too_deep())
+    Fail(std::string(what) + ": JSON nested deeper than " + std::to_string(kMaxDepth) + " levels is refused");
+  if (!parsed) {
+    Fail("malformed JSON" + std::string(what == std::string("event") ? "" : std::string(" in ") + what) + " at byte " +
+         std::to_string(reader_.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(reader_.GetParseErrorCode()));
+  }
+}
+
+void EnvelopeParser::ParseStructured(const InboundMessage& msg, bool declared, rapidjson::SchemaValidator& validator,
+                                     Envelope& out) {
+  Document& doc = out.doc;
+  try {
+    ParseJson(msg.value, doc, validator, "event");
+  } catch (const PermanentError& e) {
+    if (declared) throw;
+    Fail(std::string(e.what()) + " (structured mode assumed: no ce_specversion header)");
+  }
+  if (!declared && !(doc.IsObject() && doc.HasMember("specversion"))) {
+    Fail("not a CloudEvent: no ce_specversion header (binary mode), no content-type application/cloudevents+json, "
+         "and the value is not a JSON object with \"specversion\" (structured mode)");
+  }
+  if (!doc.IsObject()) Fail(std::string("event: expected a JSON object, got ") + TypeName(doc));
+}
+
+void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaValidator& validator, Envelope& out) {
+  // The attributes, deduplicated (a repeated header: the last one wins).
+  attrs_.clear();
+  auto set = [&](std::string_view name, std::string_view value, std::string_view header) {
+    if (!IsValidUtf8(value)) Fail("header " + std::string(header) + ": value is not valid UTF-8");
+    for (auto& a : attrs_) {
+      if (a.first == name) {
+        a.second = value;
+        return;
+      }
+    }
+    attrs_.emplace_back(name, value);
+  };
+  std::string_view traceparent_header;
+  bool has_ce_traceparent = false;
+  for (const auto& [name, value] : msg.headers) {
+    if (name.size() > 3 && name.substr(0, 3) == "ce_") {
+      std::string_view attr = name.substr(3);
+      if (attr == "data" || attr == "data_base64") continue;  // never attributes
+      if (!IsValidUtf8(attr)) Fail("header name is not valid UTF-8");
+      has_ce_traceparent |= attr == "traceparent";
+      set(attr, value, name);
+    } else if (IEquals(name, "content-type")) {
+      std::string_view base = value.substr(0, value.find(';'));
+      while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+      if (!(IEquals(base, "application/json") || IEquals(base, "text/json") ||
+            (base.size() > 5 && IEquals(base.substr(base.size() - 5), "+json"))))
+        Fail("content-type " + Quote(value) + ": binary-mode data must be JSON (application/json)");
+      set("datacontenttype", value, name);
+    } else if (IEquals(name, "traceparent")) {
+      traceparent_header = value;
+    }
+  }
+  if (!has_ce_traceparent && !traceparent_header.empty()) set("traceparent", traceparent_header, "traceparent");
+  if (msg.value.empty()) Fail("data: the value is empty; in binary mode it must be the event's data (a JSON object)");
+
+  // The validator sees the event in structured form: the attributes, then data
+  // as the reader parses it.
+  bool valid = validator.StartObject();
+  for (const auto& [name, value] : attrs_) {
+    valid = valid && validator.Key(name.data(), static_cast<SizeType>(name.size()), true) &&
+            validator.String(value.data(), static_cast<SizeType>(value.size()), true);
+  }
+  valid = valid && validator.Key("data", 4, false);
+  Document& doc = out.doc;
+  ParseJson(msg.value, doc, validator, "data (binary mode)");
+  if (valid && validator.IsValid()) validator.EndObject(static_cast<SizeType>(attrs_.size() + 1));
+
+  auto& alloc = doc.GetAllocator();
+  Value data;
+  data.Swap(doc);  // the parsed value becomes `data`; the document becomes the event
+  doc.SetObject();
+  for (const auto& [name, value] : attrs_) {
+    doc.AddMember(Value(name.data(), static_cast<SizeType>(name.size()), alloc),
+                  Value(value.data(), static_cast<SizeType>(value.size()), alloc), alloc);
+  }
+  doc.AddMember("data", data, alloc);
+}
+
+void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_type, Envelope& out) {
+  std::string_view content_type;
+  bool has_ce_specversion = false;
+  for (const auto& [name, value] : msg.headers) {
+    if (name == "ce_specversion") has_ce_specversion = true;
+    else if (IEquals(name, "content-type")) content_type = value;
+  }
+  bool structured_declared = IStartsWith(content_type, "application/cloudevents");
+  if (structured_declared) {
+    std::string_view rest = content_type.substr(std::strlen("application/cloudevents"));
+    if (IStartsWith(rest, "-batch"))
+      Fail("content-type " + Quote(content_type) + ": batched CloudEvents are not supported; send one event per record");
+    if (!rest.empty() && rest[0] == '+' && !IStartsWith(rest, "+json"))
+      Fail("content-type " + Quote(content_type) + ": only the JSON event format (application/cloudevents+json) is supported");
+  }
+  TypeSchema* ts = Schema(expected_type);
+  if (!ts) {
+    std::string known;
+    for (const auto& [name, t] : types_) known += (known.empty() ? "" : ", ") + name;
+    Fail("type: no schema for event type " + Quote(expected_type) + " (known: " + known + ")");
+  }
+
+  if (const void* nul = std::memchr(msg.value.data(), '\0', msg.value.size()))
+    Fail("malformed JSON at byte " + std::to_string(static_cast<const char*>(nul) - msg.value.data()) + ": a NUL byte");
+  if (size_t bad = InvalidUtf8At(msg.value); bad != std::string_view::npos)
+    Fail("malformed JSON at byte " + std::to_string(bad) + ": not valid UTF-8");
+
+  out.doc.SetNull();  // nothing may point into the pool when it is cleared, or when parsing fails
+  auto& pool = out.doc.GetAllocator();
+  if (pool.Size() > kPoolKeepBytes) pool.Clear();
+
+  rapidjson::SchemaValidator& validator = ts->validator;
+  validator.Reset();
+  if (structured_declared || !has_ce_specversion) {
+    ParseStructured(msg, structured_declared, validator, out);
+  } else {
+    ParseBinary(msg, validator, out);
+  }
+  const Document& doc = out.doc;
+
+  // The type first: a record on the wrong topic says so rather than failing the
+  // other type's schema.
+  const Value* type = Member(doc, "type");
+  if (type && type->IsString() && View(*type) != expected_type) {
+    Fail("type: " + Quote(View(*type)) + " does not match the topic's event type " + Quote(expected_type));
+  }
+  if (!validator.IsValid()) Fail(DescribeViolation(validator, *ts->source, doc));
+
+  // The schema guarantees these are strings; check anyway so that a lax schema
+  // file cannot make us read a missing member.
+  auto attr = [&](const char* name, std::string& dst) {
+    const Value* v = Member(doc, name);
+    if (!v || !v->IsString()) Fail(std::string(name) + ": required attribute missing or not a string");
+    dst.assign(v->GetString(), v->GetStringLength());
+  };
+  attr("id", out.id);
+  attr("source", out.source);
+  attr("type", out.type);
+  attr("time", out.time);
+  const Value* tp = Member(doc, "traceparent");
+  if (tp && tp->IsString()) out.traceparent.assign(tp->GetString(), tp->GetStringLength());
+  else out.traceparent.clear();
+
+  const Value* org = Member(out.data(), "organizationId");
+  if (!org) Fail("data.organizationId: required property missing");
+  if (!org->IsString() || org->GetStringLength() == 0) Fail("data.organizationId: must be a non-empty string");
+  out.organization_id.assign(org->GetString(), org->GetStringLength());
+
+  std::string why;
+  if (!ParseRfc3339(out.time, out.time_unix_us, &why))
+    Fail("time: " + Quote(out.time) + " is not an RFC 3339 date-time: " + why);
+}
+
+}  // namespace hub::consumers

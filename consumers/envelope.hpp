@@ -1,0 +1,92 @@
+#pragma once
+// CloudEvents 1.0 envelope of an input event: detection of the Kafka binding's
+// mode, normalisation to structured form, and validation against the type's
+// JSON Schema (schemas/events/<type>.json).
+//
+// Modes (CloudEvents Kafka protocol binding):
+//  - structured: header `content-type` starts with `application/cloudevents`
+//    (case-insensitive), or -- with no such header and no `ce_specversion`
+//    header -- the value is a JSON object that has "specversion";
+//  - binary: header `ce_specversion` present; the attributes come from the
+//    `ce_<name>` headers (the last one wins if repeated), `content-type` becomes
+//    `datacontenttype`, a plain `traceparent` header is used when there is no
+//    `ce_traceparent`, and the value is `data` (JSON).
+// Both end up as the same structured document in Envelope::doc.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/schema.h>
+
+#include "consumers/schema_registry.hpp"
+
+namespace hub::consumers {
+
+// A consumed Kafka record, as views into librdkafka's buffers (valid during processing).
+struct InboundMessage {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view key;
+  std::string_view value;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+};
+
+// A parsed, validated input event.  Owns copies of everything it holds (nothing
+// points into the InboundMessage).  Reuse one Envelope per thread across Parse()
+// calls: its strings and its document's memory pool are recycled.
+struct Envelope {
+  std::string id, source, type, time, traceparent, organization_id;
+  int64_t time_unix_us = 0;  // `time` parsed (RFC 3339, any offset, fractional seconds)
+  rapidjson::Document doc;   // the whole event in structured form; doc["data"] is the data object
+  // doc["data"]; a null value if the envelope has not been parsed successfully.
+  const rapidjson::Value& data() const;
+};
+
+// RFC 3339 date-time ("2024-05-01T12:00:00.5+02:00"; `T`/`Z` in either case,
+// any number of fraction digits, truncated to microseconds; a leap second 60 is
+// accepted and counts into the next minute) to microseconds since the Unix epoch.
+// Returns false and sets `why` (e.g. "month 13 is out of range") when `s` is not one.
+bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullptr);
+
+// Confined to one thread: it owns per-type compiled schemas and validators (each
+// reused with Reset()), which RapidJSON does not allow to be shared.
+class EnvelopeParser {
+ public:
+  explicit EnvelopeParser(const SchemaRegistry& schemas);
+  ~EnvelopeParser();
+  EnvelopeParser(const EnvelopeParser&) = delete;
+  EnvelopeParser& operator=(const EnvelopeParser&) = delete;
+
+  // `expected_type` is the topic name without the prefix, e.g. "workflow.triggered".
+  // Throws common::PermanentError(ErrorClass::kSchema, reason) with a reason a person can act on:
+  // malformed JSON (with the parse error and byte offset), unknown/mismatched type, schema violation
+  // (naming the failing keyword and the JSON pointer of the offending value, e.g.
+  // "data.workflowId: required property missing (schema keyword \"required\" at /data/workflowId)"),
+  // bad time, missing organizationId.  On error `out` is left in an unspecified (valid) state.
+  void Parse(const InboundMessage& msg, std::string_view expected_type, Envelope& out);
+
+ private:
+  struct TypeSchema;
+  TypeSchema* Schema(std::string_view type);
+  void ParseStructured(const InboundMessage& msg, bool declared, rapidjson::SchemaValidator& validator,
+                       Envelope& out);
+  void ParseBinary(const InboundMessage& msg, rapidjson::SchemaValidator& validator, Envelope& out);
+  void ParseJson(std::string_view text, rapidjson::Document& doc, rapidjson::SchemaValidator& validator,
+                 const char* what);
+
+  const SchemaRegistry& registry_;
+  std::map<std::string, std::unique_ptr<TypeSchema>, std::less<>> types_;
+  TypeSchema* last_ = nullptr;  // the type of the previous event: topics come in runs
+  std::string text_;            // NUL-terminated copy of the JSON being parsed
+  rapidjson::Reader reader_;    // keeps its parse stack between events
+  std::vector<std::pair<std::string_view, std::string_view>> attrs_;  // binary mode: name, value
+};
+
+}  // namespace hub::consumers

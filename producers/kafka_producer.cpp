@@ -168,8 +168,10 @@ KafkaProducer::KafkaProducer(ProducerOptions options)
 }
 
 KafkaProducer::~KafkaProducer() {
-  // Let the poll thread serve the last delivery reports for up to 10 s.
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // Let the poll thread serve the last delivery reports for a moment.  Every
+  // caller has had its answer by now (ProduceBatch returned), so this only
+  // saves duplicates of messages a caller stopped waiting for.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (OutstandingMessages() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

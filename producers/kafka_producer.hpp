@@ -97,7 +97,7 @@ class KafkaProducer {
   // Throws common::ConfigError for a bad HUB_KAFKA_CONFIG item, or an attempt
   // to switch off idempotence.
   explicit KafkaProducer(ProducerOptions options);
-  // Flushes for up to 10 s, then fails what is left and stops the poll thread.
+  // Flushes for up to 2 s, then fails what is left and stops the poll thread.
   // No ProduceBatch call may be running.
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;

@@ -4,6 +4,8 @@
 # .local/, and runs every test label (unit, pg, e2e, ...) with ctest.  The
 # cluster is stopped and removed on exit, whatever happens.  Exits with
 # ctest's status.  Extra arguments go to ctest (e.g. -L pg, -R Migrate).
+# HUB_BUILD_DIR overrides the build folder (default build/), so that several
+# people sharing one work tree need not share a build.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,8 +13,9 @@ cd "$root"
 
 bash scripts/install-deps.sh
 
-cmake -S . -B build
-cmake --build build -j2
+build=${HUB_BUILD_DIR:-build}
+cmake -S . -B "$build"
+cmake --build "$build" -j2
 
 mkdir -p .local
 chmod 755 .local
@@ -31,5 +34,5 @@ export HUB_TEST_DATABASE_URL
 echo "test.sh: PostgreSQL at $HUB_TEST_DATABASE_URL"
 
 status=0
-ctest --test-dir build --output-on-failure "$@" || status=$?
+ctest --test-dir "$build" --output-on-failure "$@" || status=$?
 exit "$status"

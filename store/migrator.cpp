@@ -142,6 +142,10 @@ MigrationReport ApplyMigrations(const std::string& database_url, const std::stri
                                "run migrate again to find out (" + std::string(e.what()) + ")");
     } catch (const pqxx::broken_connection& e) {
       throw std::runtime_error("migration " + f.name + " failed: connection lost (" + std::string(e.what()) + ")");
+    } catch (const pqxx::failure& e) {
+      // libpqxx 6 reports e.g. serialization failures and deadlocks as
+      // pqxx::failure subclasses that are not sql_errors.
+      throw std::runtime_error("migration " + f.name + " failed and was rolled back: " + std::string(e.what()));
     }
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();

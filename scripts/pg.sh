@@ -42,10 +42,8 @@ fi
 
 # Run a command as the unprivileged cluster owner.
 if [ "$(id -u)" -eq 0 ]; then
-  owner=postgres
   as_owner() { runuser -u postgres -- "$@"; }
 else
-  owner=$(id -un)
   as_owner() { "$@"; }
 fi
 

@@ -33,6 +33,15 @@ class TransientError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The database or broker could not be reached at all.  Retried like any
+// transient failure but never counted towards dead-lettering: an outage is
+// not the event's fault, and dead-lettering during one would empty the topic
+// into the dead-letter queue.
+class ConnectionLost : public TransientError {
+ public:
+  using TransientError::TransientError;
+};
+
 // A bad setting: a start-up error that names the setting.
 class ConfigError : public std::runtime_error {
  public:

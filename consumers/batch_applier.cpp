@@ -30,7 +30,7 @@ void BatchApplier::EnsureConnected() {
     metrics_.db_ok = true;
   } catch (const std::exception& e) {
     metrics_.db_ok = false;
-    throw common::TransientError(std::string("database unreachable: ") + e.what());
+    throw common::ConnectionLost(std::string("database unreachable: ") + e.what());
   }
 }
 
@@ -41,14 +41,7 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
     return;
   } catch (const std::exception& e) {
     outbox_.Clear();
-    if (store::Classify(e) == common::Retry::kTransient) {
-      if (conn_ && !conn_->is_open()) conn_.reset();
-      if (!dynamic_cast<const common::TransientError*>(&e)) {
-        metrics_.db_ok = conn_ != nullptr;
-        throw common::TransientError(e.what());
-      }
-      throw;
-    }
+    if (store::Classify(e) == common::Retry::kTransient) RethrowTransient(e);
     common::LogWarn("batch failed permanently; re-applying one event per transaction",
                     {{"events", items.size()}, {"error", e.what()}});
   }
@@ -64,16 +57,38 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
       ApplyOnce({it});
     } catch (const std::exception& e) {
       outbox_.Clear();
-      if (store::Classify(e) == common::Retry::kTransient) {
-        if (conn_ && !conn_->is_open()) conn_.reset();
-        throw common::TransientError(e.what());
-      }
+      if (store::Classify(e) == common::Retry::kTransient) RethrowTransient(e);
       std::string state = store::SqlState(e);
       it->Fail(common::ErrorClass::kInternal,
                std::string("database rejected the event's writes") + (state.empty() ? "" : " (SQLSTATE " + state + ")") +
                    ": " + e.what());
     }
   }
+}
+
+size_t BatchApplier::ApplyEach(const std::vector<WorkItem*>& items, std::string& error, bool& connection_lost) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    try {
+      Apply({items[i]});
+    } catch (const common::TransientError& e) {
+      error = e.what();
+      connection_lost = dynamic_cast<const common::ConnectionLost*>(&e) != nullptr;
+      return i;
+    }
+  }
+  return items.size();
+}
+
+void BatchApplier::RethrowTransient(const std::exception& e) {
+  const bool lost = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+                    dynamic_cast<const common::ConnectionLost*>(&e) != nullptr || !conn_ || !conn_->is_open() ||
+                    store::SqlState(e).rfind("08", 0) == 0 || store::SqlState(e).rfind("57P0", 0) == 0;
+  if (lost) {
+    conn_.reset();
+    metrics_.db_ok = false;
+    throw common::ConnectionLost(e.what());
+  }
+  throw common::TransientError(e.what());
 }
 
 void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {

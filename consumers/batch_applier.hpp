@@ -42,13 +42,22 @@ class BatchApplier {
                common::Metrics& metrics);
   // Items must be kPending or kFailed (already failed items are left alone).
   // On return each pending item is kApplied, kDuplicate or kFailed.
-  // Throws common::TransientError after rolling back.
+  // Throws common::TransientError (common::ConnectionLost when the database
+  // is unreachable) after rolling back.
   void Apply(const std::vector<WorkItem*>& items);
+  // Applies the items one per transaction, in order, stopping at the first
+  // transient failure: returns its index, or items.size() when all finished.
+  // Used for partitions that are being retried, so that a failure is charged
+  // to exactly the event that caused it.
+  size_t ApplyEach(const std::vector<WorkItem*>& items, std::string& error, bool& connection_lost);
   // Opens the connection if needed (also used by readiness checks).
   void EnsureConnected();
 
  private:
   void ApplyOnce(const std::vector<WorkItem*>& items);
+  // Throws ConnectionLost (and drops the connection) when the server is gone,
+  // else TransientError.
+  [[noreturn]] void RethrowTransient(const std::exception& e);
   BatchHandler* HandlerFor(common::InputKind k) const;
 
   std::string url_;

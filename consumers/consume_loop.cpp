@@ -82,6 +82,7 @@ void ConsumeLoop::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
   LaneMessage lm;
   lm.part = p.shared;
   lm.epoch = p.shared->epoch.load(std::memory_order_relaxed);
+  lm.isolate = p.fail_offset >= 0 && msg->offset() == p.fail_offset;
   if (p.give_up && msg->offset() == p.fail_offset) {
     lm.give_up_reason = "gave up after " + std::to_string(p.attempts) + " attempts; last error: " + p.last_error;
     p.give_up = false;
@@ -112,6 +113,7 @@ void ConsumeLoop::HandleCompletions() {
       if (p.fail_offset >= 0 && c.done_through >= p.fail_offset) {
         p.fail_offset = -1;
         p.attempts = 0;
+        p.retries = 0;
         p.give_up = false;
       }
       store.push_back(key);
@@ -120,16 +122,18 @@ void ConsumeLoop::HandleCompletions() {
       // Rewind: everything dispatched after failed_at is dropped by the lanes
       // (new epoch) and fetched again after the seek.
       p.shared->epoch.fetch_add(1, std::memory_order_acq_rel);
-      if (p.fail_offset == c.failed_at) ++p.attempts;
-      else {
+      if (p.fail_offset != c.failed_at) {
         p.fail_offset = c.failed_at;
-        p.attempts = 1;
+        p.attempts = 0;
+        p.retries = 0;
       }
+      ++p.retries;
+      if (c.counts_attempt) ++p.attempts;
       p.last_error = c.error;
       p.give_up = p.attempts >= opts_.retry_max_attempts;
       p.retry_paused = true;
       p.next_offset = c.failed_at;
-      const auto delay = p.give_up ? std::chrono::milliseconds(0) : Backoff(p.attempts);
+      const auto delay = p.give_up ? std::chrono::milliseconds(0) : Backoff(p.retries);
       p.resume_at = std::chrono::steady_clock::now() + delay;
       std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(key.first, key.second));
       std::vector<RdKafka::TopicPartition*> v{tp.get()};
@@ -139,7 +143,7 @@ void ConsumeLoop::HandleCompletions() {
       RdKafka::ErrorCode rc = consumer_->seek(*seek_tp, 0);
       common::LogWarn("partition rewinds for retry",
                       {{"topic", key.first}, {"partition", key.second}, {"offset", c.failed_at},
-                       {"attempt", p.attempts}, {"backoff_ms", static_cast<int64_t>(delay.count())},
+                       {"attempt", p.attempts}, {"retry", p.retries}, {"backoff_ms", static_cast<int64_t>(delay.count())},
                        {"seek", RdKafka::err2str(rc)}, {"error", c.error}});
     }
   }

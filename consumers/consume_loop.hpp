@@ -68,7 +68,8 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     int64_t next_offset = -1;     // lowest offset that may be dispatched (guards against stale pre-seek messages)
     int64_t stored_through = -1;  // highest offset whose offset is stored
     int64_t fail_offset = -1;     // offset of the current retry sequence
-    int attempts = 0;
+    int attempts = 0;             // failures charged to the event at fail_offset
+    int retries = 0;              // all retries at fail_offset (backoff exponent), outages included
     std::string last_error;
     bool retry_paused = false;
     std::chrono::steady_clock::time_point resume_at{};

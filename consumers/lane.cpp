@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <librdkafka/rdkafka.h>
+
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "consumers/workflow_triggered_handler.hpp"
@@ -126,8 +128,8 @@ void Lane::Run() {
 void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
   const auto t0 = std::chrono::steady_clock::now();
   std::map<SharedPartition*, Completion> per;  // by partition
-  std::vector<std::unique_ptr<WorkItem>> items;
-  items.reserve(batch.size());
+  std::vector<WorkItem*> ptrs;
+  ptrs.reserve(batch.size());
   std::vector<std::pair<WorkItem*, LaneMessage*>> live;
 
   for (auto& m : batch) {
@@ -138,16 +140,24 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
     }
     ++c.retired;
     if (m.part->epoch.load(std::memory_order_acquire) != m.epoch) continue;  // revoked or rewound: drop
-    auto it = std::make_unique<WorkItem>();
+    if (pool_.size() <= ptrs.size()) pool_.push_back(std::make_unique<WorkItem>());
+    WorkItem* it = pool_[ptrs.size()].get();
+    it->Reset();
     RdKafka::Message& km = *m.msg;
     it->in.topic = m.part->topic;  // stable; topic_name() returns a temporary
     it->in.partition = km.partition();
     it->in.offset = km.offset();
     if (km.key()) it->in.key = *km.key();
     it->in.value = std::string_view(static_cast<const char*>(km.payload()), km.len());
-    if (const RdKafka::Headers* hs = km.headers()) {
-      for (const auto& h : hs->get_all())
-        it->in.headers.emplace_back(h.key(), std::string_view(static_cast<const char*>(h.value()), h.value_size()));
+    // Header views point into the message's own storage (C API: the C++
+    // accessors return copies, which would leave dangling views).
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(km.c_ptr(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name = nullptr;
+      const void* val = nullptr;
+      size_t size = 0;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        it->in.headers.emplace_back(name, std::string_view(val ? static_cast<const char*>(val) : "", size));
     }
     std::string_view type = it->in.topic;
     type.remove_prefix(std::min(type.size(), opts_.topic_prefix.size()));
@@ -162,86 +172,100 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
         it->Fail(e.error_class(), e.what());
       }
     }
-    live.emplace_back(it.get(), &m);
-    items.push_back(std::move(it));
+    live.emplace_back(it, &m);
+    ptrs.push_back(it);
   }
 
-  std::vector<WorkItem*> ptrs;
-  ptrs.reserve(items.size());
-  for (auto& it : items) ptrs.push_back(it.get());
-
-  bool transient = false;
-  std::string transient_error;
-  if (!ptrs.empty()) {
+  // Partitions being retried are applied apart, one event per transaction;
+  // the rest of the batch goes in one transaction.
+  std::map<SharedPartition*, std::vector<WorkItem*>> isolated;
+  for (auto& [item, m] : live)
+    if (m->isolate) isolated[m->part.get()];
+  std::vector<WorkItem*> main;
+  for (auto& [item, m] : live) {
+    auto iso = isolated.find(m->part.get());
+    if (iso != isolated.end()) iso->second.push_back(item);
+    else main.push_back(item);
+  }
+  auto fail_partition = [&](SharedPartition* part, int64_t offset, const std::string& error, bool counts) {
+    Completion& c = per[part];
+    if (c.failed_at >= 0 && c.failed_at <= offset) return;
+    c.failed_at = offset;
+    c.error = error;
+    c.counts_attempt = counts;
+  };
+  if (!main.empty()) {
     try {
-      applier_.Apply(ptrs);
+      applier_.Apply(main);
     } catch (const common::TransientError& e) {
-      transient = true;
-      transient_error = e.what();
+      // Nothing of it committed: each of its partitions restarts at its first
+      // live offset (the events are parsed again; no dead letters yet).
+      const bool lost = dynamic_cast<const common::ConnectionLost*>(&e) != nullptr;
+      for (auto& [item, m] : live)
+        if (!isolated.count(m->part.get())) fail_partition(m->part.get(), item->in.offset, e.what(), !lost);
+      metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+      common::LogWarn("batch failed, will retry", {{"lane", index_}, {"events", main.size()}, {"error", e.what()}});
+    }
+  }
+  for (auto& [part, its] : isolated) {
+    std::string error;
+    bool lost = false;
+    const size_t k = applier_.ApplyEach(its, error, lost);
+    if (k < its.size()) {
+      fail_partition(part, its[k]->in.offset, error, !lost);
+      metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+      common::LogWarn("event failed again, will retry",
+                      {{"topic", part->topic}, {"partition", part->partition}, {"offset", its[k]->in.offset},
+                       {"error", error}});
     }
   }
 
-  if (transient) {
-    // Nothing of this batch committed: every partition restarts at its first
-    // live offset (dead letters are not sent; the events are parsed again).
-    for (auto& [item, m] : live) {
-      Completion& c = per[m->part.get()];
-      if (c.failed_at < 0) {
-        c.failed_at = item->in.offset;
-        c.error = transient_error;
-      }
+  // An item is settled when it lies before its partition's failure point.
+  auto settled = [&](WorkItem* item, LaneMessage* m) {
+    const Completion& c = per[m->part.get()];
+    return c.failed_at < 0 || item->in.offset < c.failed_at;
+  };
+  // Dead letters for permanent failures, then the offsets.
+  std::vector<producers::DeadLetter> letters;
+  std::vector<std::pair<WorkItem*, LaneMessage*>> lettered;
+  for (auto& [item, m] : live) {
+    if (item->state != ItemState::kFailed || !settled(item, m)) continue;
+    producers::DeadLetter dl;
+    dl.source_topic = std::string(item->in.topic);
+    dl.source_partition = item->in.partition;
+    dl.source_offset = item->in.offset;
+    dl.key = std::string(item->in.key);
+    dl.value = std::string(item->in.value);
+    for (const auto& [k, v] : item->in.headers) dl.headers.emplace_back(std::string(k), std::string(v));
+    dl.error_class = item->error_class;
+    dl.reason = item->reason;
+    letters.push_back(std::move(dl));
+    lettered.emplace_back(item, m);
+    common::LogWarn("event dead-lettered",
+                    {{"class", common::ToString(item->error_class)}, {"reason", item->reason},
+                     {"topic", item->in.topic}, {"partition", item->in.partition}, {"offset", item->in.offset},
+                     {"traceparent", item->env.traceparent}});
+  }
+  if (!letters.empty()) {
+    try {
+      dead_letters_.Send(letters);
+    } catch (const std::exception& e) {
+      // Applied neighbours after them are deduplicated on redelivery.
+      const std::string why = std::string("dead letter not delivered: ") + e.what();
+      for (auto& [item, m] : lettered) fail_partition(m->part.get(), item->in.offset, why, false);
     }
-    metrics_.retries.fetch_add(1, std::memory_order_relaxed);
-    common::LogWarn("batch failed, will retry", {{"lane", index_}, {"events", ptrs.size()}, {"error", transient_error}});
-  } else {
-    // Dead letters for permanent failures, then the offsets.
-    std::vector<producers::DeadLetter> letters;
-    std::vector<WorkItem*> failed;
-    for (auto& [item, m] : live) {
-      if (item->state != ItemState::kFailed) continue;
-      producers::DeadLetter dl;
-      dl.source_topic = std::string(item->in.topic);
-      dl.source_partition = item->in.partition;
-      dl.source_offset = item->in.offset;
-      dl.key = std::string(item->in.key);
-      dl.value = std::string(item->in.value);
-      for (const auto& [k, v] : item->in.headers) dl.headers.emplace_back(std::string(k), std::string(v));
-      dl.error_class = item->error_class;
-      dl.reason = item->reason;
-      letters.push_back(std::move(dl));
-      failed.push_back(item);
-      common::LogWarn("event dead-lettered",
-                      {{"class", common::ToString(item->error_class)}, {"reason", item->reason},
-                       {"topic", item->in.topic}, {"partition", item->in.partition}, {"offset", item->in.offset},
-                       {"traceparent", item->env.traceparent}});
-    }
-    bool letters_sent = true;
-    std::string dl_error;
-    if (!letters.empty()) {
-      try {
-        dead_letters_.Send(letters);
-      } catch (const std::exception& e) {
-        letters_sent = false;
-        dl_error = std::string("dead letter not delivered: ") + e.what();
-      }
-    }
-    const int64_t now_us = common::NowUnixMicros();
-    for (auto& [item, m] : live) {
-      Completion& c = per[m->part.get()];
-      if (c.failed_at >= 0) continue;
-      if (item->state == ItemState::kFailed && !letters_sent) {
-        c.failed_at = item->in.offset;  // applied neighbours after it are deduplicated on redelivery
-        c.error = dl_error;
-        continue;
-      }
-      c.done_through = item->in.offset;
-      if (item->state == ItemState::kApplied) {
-        metrics_.events_processed[static_cast<int>(item->kind)].fetch_add(1, std::memory_order_relaxed);
-        if (item->env.time_unix_us > 0)
-          metrics_.event_latency.Observe(static_cast<double>(now_us - item->env.time_unix_us) / 1e6);
-      } else if (item->state == ItemState::kDuplicate) {
-        metrics_.events_duplicate.fetch_add(1, std::memory_order_relaxed);
-      }
+  }
+  const int64_t now_us = common::NowUnixMicros();
+  for (auto& [item, m] : live) {
+    if (!settled(item, m)) continue;
+    Completion& c = per[m->part.get()];
+    c.done_through = item->in.offset;
+    if (item->state == ItemState::kApplied) {
+      metrics_.events_processed[static_cast<int>(item->kind)].fetch_add(1, std::memory_order_relaxed);
+      if (item->env.time_unix_us > 0)
+        metrics_.event_latency.Observe(static_cast<double>(now_us - item->env.time_unix_us) / 1e6);
+    } else if (item->state == ItemState::kDuplicate) {
+      metrics_.events_duplicate.fetch_add(1, std::memory_order_relaxed);
     }
   }
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);

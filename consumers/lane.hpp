@@ -41,6 +41,9 @@ struct LaneMessage {
   std::shared_ptr<SharedPartition> part;
   uint32_t epoch = 0;
   std::string give_up_reason;  // non-empty: dead-letter without processing
+  // The partition is being retried: apply its events of this batch one per
+  // transaction, so a failure is charged to the event that caused it.
+  bool isolate = false;
 };
 
 // What a lane did with one partition's messages of one batch.
@@ -50,7 +53,8 @@ struct Completion {
   int64_t done_through = -1;  // every offset <= this is finished (applied, duplicate or dead-lettered)
   int64_t failed_at = -1;     // >= 0: transient failure here; later offsets not done either
   std::string error;
-  int retired = 0;            // messages taken off the in-flight count
+  bool counts_attempt = true;  // false: the database/broker was unreachable (not the event's fault)
+  int retired = 0;             // messages taken off the in-flight count
 };
 
 class CompletionQueue {
@@ -95,6 +99,10 @@ class Lane {
   common::Metrics& metrics_;
 
   mutable std::mutex mu_;
+  // Work items reused from batch to batch (their envelopes recycle parse
+  // memory), so the hot path does not allocate per event.  Lane thread only.
+  std::vector<std::unique_ptr<WorkItem>> pool_;
+
   std::condition_variable cv_;       // work arrived / stop
   std::condition_variable idle_cv_;  // a batch finished
   std::deque<LaneMessage> queue_;

@@ -4,8 +4,6 @@
 #include <memory>
 #include <string>
 
-#include <librdkafka/rdkafkacpp.h>
-
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "consumers/envelope.hpp"
@@ -21,19 +19,26 @@ enum class ItemState {
 };
 
 struct WorkItem {
-  std::unique_ptr<RdKafka::Message> raw;  // keeps the buffers `in` points into
   InboundMessage in;
   Envelope env;
   common::InputKind kind = common::InputKind::kWorkflowTriggered;
   ItemState state = ItemState::kPending;
   common::ErrorClass error_class = common::ErrorClass::kInternal;
   std::string reason;
-  // Set by the consumer when transient failures exhausted the retries: the
-  // event is dead-lettered with this reason instead of being processed again.
-  std::string give_up_reason;
-
   // Handler scratch space (loaded state for this event).
   std::shared_ptr<const engine::CompiledWorkflow> workflow;
+
+  // Ready for another event; keeps the envelope's buffers for reuse.
+  void Reset() {
+    in.topic = {};
+    in.key = {};
+    in.value = {};
+    in.headers.clear();  // keeps capacity
+    state = ItemState::kPending;
+    error_class = common::ErrorClass::kInternal;
+    reason.clear();
+    workflow.reset();
+  }
 
   void Fail(common::ErrorClass cls, std::string why) {
     state = ItemState::kFailed;

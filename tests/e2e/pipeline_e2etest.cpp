@@ -1,0 +1,371 @@
+// The pipeline end to end: real PostgreSQL, the embedded Kafka-protocol broker
+// (in this process, so faults can be injected), `hubworker run` processes, and
+// a separate librdkafka client that produces events and reads the outputs.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "tests/support/kafka_client.hpp"
+#include "tests/support/pg_fixture.hpp"
+#include "tests/support/process.hpp"
+#include "worker/embedded_broker.hpp"
+#include "worker/seed.hpp"
+
+namespace hub {
+namespace {
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::PgDatabase;
+using testing::ReceivedMessage;
+using testing::TestConsumer;
+using testing::TestProducer;
+
+std::string JsonString(const std::string& json, const char* pointer_key, const char* key) {
+  rapidjson::Document d;
+  d.Parse(json.c_str());
+  if (d.HasParseError() || !d.IsObject()) return {};
+  const rapidjson::Value* v = &d;
+  if (pointer_key) {
+    auto m = v->FindMember(pointer_key);
+    if (m == v->MemberEnd()) return {};
+    v = &m->value;
+  }
+  auto m = v->FindMember(key);
+  if (m == v->MemberEnd() || !m->value.IsString()) return {};
+  return m->value.GetString();
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<PgDatabase>();
+    broker_ = std::make_unique<worker::EmbeddedBroker>(3, 12, "hub.");
+    worker::SeedOptions a;
+    a.organization_id = "org_a";
+    a.user_id = "user_a";
+    a.workflows = 100;
+    workflows_ = worker::SeedOrganization(db_->url(), a);
+    worker::SeedOptions b;
+    b.organization_id = "org_b";
+    b.user_id = "user_b";
+    b.workflows = 1;
+    other_tenant_workflow_ = worker::SeedOrganization(db_->url(), b).at(0);
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(std::map<std::string, std::string> extra = {}) {
+    std::map<std::string, std::string> env = {
+        {"HUB_DATABASE_URL", db_->url()},        {"HUB_KAFKA_BROKERS", broker_->bootstrap()},
+        {"HUB_HTTP_ADDR", "127.0.0.1:0"},        {"HUB_SESSION_TIMEOUT_MS", "4000"},
+        {"HUB_FETCH_WAIT_MS", "5"},              {"HUB_SHUTDOWN_TIMEOUT", "20"},
+        {"HUB_RETRY_BASE_MS", "50"},             {"HUB_LOG_LEVEL", "info"},
+        {"HUB_KAFKA_GROUP", "hub-e2e"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<ChildProcess>(HUB_BINARY, std::vector<std::string>{"run"}, env);
+  }
+
+  // Event ids "<prefix>-<i>", spread over the 100 workflows (key = workflow id).
+  void ProduceTriggered(TestProducer& p, const std::string& prefix, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      const std::string& wf = workflows_[static_cast<size_t>(i) % workflows_.size()];
+      p.Produce("hub.workflow.triggered", wf,
+                worker::MakeWorkflowTriggered(prefix + "-" + std::to_string(i), "org_a", wf, "n" + std::to_string(i)),
+                {{"content-type", "application/cloudevents+json"}});
+    }
+    p.Flush();
+  }
+
+  // Incremental: each completion is parsed once, however often we poll.
+  bool WaitDistinctCompletions(TestConsumer& c, size_t n, std::chrono::milliseconds deadline) {
+    return c.PollUntil(
+        [&](const std::vector<ReceivedMessage>& ms) {
+          for (; seen_messages_ < ms.size(); ++seen_messages_) {
+            std::string id = JsonString(ms[seen_messages_].value, "data", "executionId");
+            if (!id.empty()) distinct_.insert(id);
+          }
+          return distinct_.size() >= n;
+        },
+        deadline);
+  }
+  size_t distinct() const { return distinct_.size(); }
+
+  int64_t Count(const std::string& sql) {
+    pqxx::connection c(db_->admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec(sql)[0][0].as<int64_t>();
+  }
+
+  bool WaitOutboxEmpty(std::chrono::milliseconds deadline) {
+    return testing::WaitFor([&] { return Count("SELECT count(*) FROM outbox") == 0; }, deadline, 50ms);
+  }
+
+  static void StopWorker(ChildProcess& w) {
+    w.Signal(SIGTERM);
+    auto rc = w.WaitExit(40s);
+    ASSERT_TRUE(rc.has_value()) << "worker did not exit after SIGTERM\n" << w.StderrText();
+    EXPECT_EQ(*rc, 0) << w.StderrText();
+  }
+
+  std::unique_ptr<PgDatabase> db_;
+  std::unique_ptr<worker::EmbeddedBroker> broker_;
+  std::vector<std::string> workflows_;
+  std::string other_tenant_workflow_;
+  size_t seen_messages_ = 0;        // of the one completions consumer a test uses
+  std::set<std::string> distinct_;  // execution ids seen on hub.workflow.completed
+};
+
+TEST_F(PipelineTest, TenThousandEventsOnThreeWorkersGiveExactlyTenThousandExecutions) {
+  std::vector<std::unique_ptr<ChildProcess>> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(StartWorker());
+  TestProducer producer(broker_->bootstrap());
+  ProduceTriggered(producer, "w1", 0, 10000);
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 10000, 180s))
+      << "distinct completions: " << distinct() << "\n"
+      << workers[0]->StderrText();
+  EXPECT_EQ(distinct(), 10000u);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 10000);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE status = 'COMPLETED' AND nodes_executed = 3"), 10000);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 10000);
+  EXPECT_EQ(Count("SELECT sum(execution_count) FROM automation_workflows WHERE organization_id = 'org_a'"), 10000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  for (auto& w : workers) StopWorker(*w);
+}
+
+TEST_F(PipelineTest, TheSameThousandEventsProducedTwiceGiveAThousandExecutions) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  ProduceTriggered(producer, "dup", 0, 1000);
+  ProduceTriggered(producer, "dup", 0, 1000);
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1000, 120s)) << worker->StderrText();
+  // Both copies are consumed: wait until the worker has stored offsets past all 2,000.
+  ASSERT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM processed_events") == 1000; }, 60s, 50ms));
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 1000);
+  EXPECT_EQ(distinct(), 1000u);
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, BadEventsAreDeadLetteredWhileTheirNeighboursAreProcessed) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  const std::string wf = workflows_[0];
+  const std::vector<std::pair<std::string, std::string>> structured = {
+      {"content-type", "application/cloudevents+json"}};
+  auto valid = [&](int i) {
+    producer.Produce("hub.workflow.triggered", wf,
+                     worker::MakeWorkflowTriggered("ok-" + std::to_string(i), "org_a", wf, "x"), structured);
+  };
+  valid(0);
+  producer.Produce("hub.workflow.triggered", wf, "{\"specversion\":\"1.0\", not json", structured);
+  valid(1);
+  std::string no_workflow = worker::MakeWorkflowTriggered("bad-schema", "org_a", wf, "x");
+  no_workflow.replace(no_workflow.find("\"workflowId\""), 12, "\"workflowXX\"");
+  producer.Produce("hub.workflow.triggered", wf, no_workflow, structured);
+  valid(2);
+  std::string unknown_type = worker::MakeWorkflowTriggered("bad-type", "org_a", wf, "x");
+  unknown_type.replace(unknown_type.find("workflow.triggered"), 18, "workflow.exploded!");
+  producer.Produce("hub.workflow.triggered", wf, unknown_type, structured);
+  valid(3);
+  producer.Produce("hub.workflow.triggered", other_tenant_workflow_,
+                   worker::MakeWorkflowTriggered("other-tenant", "org_a", other_tenant_workflow_, "x"), structured);
+  valid(4);
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("no-org", "org_nope", wf, "x"),
+                   structured);
+  valid(5);
+  producer.Flush();
+
+  TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
+  ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 5; }, 60s)) << worker->StderrText();
+  std::map<std::string, std::string> class_by_event;
+  for (const auto& m : dead.messages()) {
+    std::string id = JsonString(m.value, nullptr, "id");
+    class_by_event[id.empty() ? "malformed" : id] = m.headers.at("hub-error-class");
+    EXPECT_FALSE(m.headers.at("hub-error").empty());
+    EXPECT_EQ(m.headers.at("hub-source-topic"), "hub.workflow.triggered");
+    EXPECT_EQ(m.headers.at("content-type"), "application/cloudevents+json");  // original headers kept
+    EXPECT_TRUE(m.headers.count("hub-source-partition") && m.headers.count("hub-source-offset"));
+  }
+  EXPECT_EQ(class_by_event["malformed"], "schema");
+  EXPECT_EQ(class_by_event["bad-schema"], "schema");
+  EXPECT_EQ(class_by_event["bad-type"], "schema");
+  EXPECT_EQ(class_by_event["other-tenant"], "not_found");
+  EXPECT_EQ(class_by_event["no-org"], "tenant");
+
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 6, 60s));
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 6);
+  // Nothing was written into the other tenant's rows.
+  EXPECT_EQ(Count("SELECT execution_count FROM automation_workflows WHERE organization_id = 'org_b'"), 0);
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, InactiveWorkflowIsRecordedAsCancelledWithItsReason) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  const std::string wf = "wf_org_a_inactive";
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("inactive-1", "org_a", wf, "x"),
+                   {{"content-type", "application/cloudevents+json"}});
+  producer.Flush();
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText();
+  const std::string& v = completions.messages().at(0).value;
+  EXPECT_EQ(JsonString(v, "data", "status"), "CANCELLED");
+  EXPECT_NE(JsonString(v, "data", "error").find("inactive"), std::string::npos);
+  EXPECT_EQ(JsonString(v, "data", "triggerEventId"), "inactive-1");
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE status = 'CANCELLED'"), 1);
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, KillNineOfOneWorkerLosesNothingAndAppliesNothingTwice) {
+  std::vector<std::unique_ptr<ChildProcess>> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(StartWorker());
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "k9", 0, 10000);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 3000, 120s));
+  workers[1]->Signal(SIGKILL);
+  workers[1]->WaitExit(10s);
+  ProduceTriggered(producer, "k9", 10000, 20000);
+  workers[1] = StartWorker();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 20000, 240s))
+      << "distinct completions: " << distinct();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 20000);
+  EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), 20000);
+  EXPECT_EQ(Count("SELECT sum(execution_count) FROM automation_workflows WHERE organization_id = 'org_a'"), 20000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  for (auto& w : workers) StopWorker(*w);
+}
+
+TEST_F(PipelineTest, SigtermUnderLoadExitsCleanlyAndARestartFindsNothingHalfDone) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "term", 0, 20000);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 2000, 120s)) << worker->StderrText();
+  worker->Signal(SIGTERM);
+  auto rc = worker->WaitExit(25s);  // HUB_SHUTDOWN_TIMEOUT=20 plus process start/stop slack
+  ASSERT_TRUE(rc.has_value()) << worker->StderrText();
+  EXPECT_EQ(*rc, 0) << worker->StderrText();
+  // Whatever committed was published: the stopping relay flushed the outbox.
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox"), 0);
+  const int64_t executions = Count("SELECT count(*) FROM workflow_executions");
+  EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), executions);
+  worker = StartWorker();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 20000, 240s));
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 20000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, InjectedBrokerFaultsNeitherLoseNorDoubleEvents) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "fault", 0, 2000);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 500, 120s)) << worker->StderrText();
+  // Produce (API key 0) and OffsetCommit (API key 8) requests fail for a while,
+  // then one broker goes down for a few seconds.
+  rd_kafka_mock_push_request_errors(broker_->cluster(), 0, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors(broker_->cluster(), 8, 4, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+  // Broker 2 goes down; it comes back once processing has gone on without it
+  // (events on partitions led by the other brokers keep being applied).
+  rd_kafka_mock_broker_set_down(broker_->cluster(), 2);
+  bool progressed_while_down = false;
+  std::thread restorer([&] {
+    progressed_while_down =
+        testing::WaitFor([&] { return Count("SELECT count(*) FROM processed_events") >= 2500; }, 60s, 100ms);
+    rd_kafka_mock_broker_set_up(broker_->cluster(), 2);
+  });
+  ProduceTriggered(producer, "fault", 2000, 4000);  // deliveries to broker 2 wait until it is back
+  restorer.join();
+  EXPECT_TRUE(progressed_while_down);
+  ProduceTriggered(producer, "fault", 4000, 6000);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 6000, 180s))
+      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 6000);
+  EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), 6000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  StopWorker(*worker);
+}
+
+
+TEST_F(PipelineTest, DatabaseConnectionsKilledMidStreamAreRetriedWithoutLossOrDuplicates) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "dbkill", 0, 10000);
+  // Each time processing passes a mark, every connection of the worker's role
+  // is terminated (lanes, relay, health probe).
+  int kills = 0;
+  for (int64_t mark : {1000, 3000, 5000, 7000}) {
+    if (!testing::WaitFor([&] { return Count("SELECT count(*) FROM processed_events") >= mark; }, 120s, 20ms)) break;
+    kills += static_cast<int>(Count(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'hub_test_worker'"));
+  }
+  EXPECT_GT(kills, 0);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 10000, 240s))
+      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 10000);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 10000);
+  EXPECT_EQ(Count("SELECT sum(execution_count) FROM automation_workflows WHERE organization_id = 'org_a'"), 10000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLastAttemptAlone) {
+  {
+    pqxx::connection c(db_->admin_url());
+    pqxx::work t(c);
+    t.exec(R"(CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN
+                IF NEW.input->>'name' = 'poison' THEN
+                  RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
+                END IF;
+                RETURN NEW;
+              END $$)");
+    t.exec("CREATE TRIGGER poison BEFORE INSERT ON workflow_executions FOR EACH ROW EXECUTE FUNCTION poison()");
+    t.commit();
+  }
+  auto worker = StartWorker({{"HUB_RETRY_MAX_ATTEMPTS", "3"}, {"HUB_RETRY_BASE_MS", "20"}});
+  TestProducer producer(broker_->bootstrap());
+  const std::vector<std::pair<std::string, std::string>> structured = {
+      {"content-type", "application/cloudevents+json"}};
+  for (int i = 0; i < 300; ++i) {
+    const std::string& wf = workflows_[static_cast<size_t>(i) % 10];
+    const std::string name = i == 150 ? "poison" : "n" + std::to_string(i);
+    producer.Produce("hub.workflow.triggered", wf,
+                     worker::MakeWorkflowTriggered("p-" + std::to_string(i), "org_a", wf, name), structured);
+  }
+  producer.Flush();
+  TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
+  ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return !ms.empty(); }, 120s)) << worker->StderrText();
+  const auto& letter = dead.messages().at(0);
+  EXPECT_EQ(JsonString(letter.value, nullptr, "id"), "p-150");
+  EXPECT_EQ(letter.headers.at("hub-error-class"), "internal");
+  EXPECT_NE(letter.headers.at("hub-error").find("gave up after 3 attempts"), std::string::npos)
+      << letter.headers.at("hub-error");
+  EXPECT_NE(letter.headers.at("hub-error").find("simulated serialization failure"), std::string::npos);
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 299, 120s)) << worker->StderrText();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 299);
+  // Only the poison event was dead-lettered: none of its neighbours.
+  EXPECT_FALSE(dead.PollUntil([](const auto& ms) { return ms.size() > 1; }, 2s));
+  StopWorker(*worker);
+}
+
+}  // namespace
+}  // namespace hub

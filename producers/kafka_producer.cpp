@@ -299,7 +299,7 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
                                                   const SharedDeadline* cut_off) {
   const size_t n = messages.size();
   if (n == 0) return {};
-  WarmUpNewTopics(messages, deadline);
+  WarmUpNewTopics(messages, cut_off ? std::min(deadline, cut_off->Get()) : deadline);
   auto* batch = new Batch(n);
   auto fail = [&](size_t i, common::Retry retry, std::string error) {
     Delivery d;

@@ -194,5 +194,64 @@ TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
 }
 
+TEST(KafkaDeadLetterSink, ALetterTheBrokerWillNeverTakeIsAPermanentFailure) {
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  options.extra = {{"message.max.bytes", "10000"}};
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  DeadLetter huge = SampleLetter();
+  huge.value.assign(20000, 'x');
+  EXPECT_THROW(sink.Send({huge}), DeliveryFailed);
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
+}
+
+TEST(KafkaErrors, RejectionsOfTheMessageArePermanentAndOutagesAreTransient) {
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_MSG_SIZE_TOO_LARGE), common::Retry::kPermanent);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED), common::Retry::kPermanent);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_INVALID_RECORD), common::Retry::kPermanent);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__MSG_TIMED_OUT), common::Retry::kTransient);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__TRANSPORT), common::Retry::kTransient);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_NOT_LEADER_FOR_PARTITION), common::Retry::kTransient);
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__FATAL), common::Retry::kTransient) << "the producer is recreated";
+  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__PURGE_QUEUE), common::Retry::kTransient);
+}
+
+TEST(KafkaProducerConfig, SwitchingOffIdempotenceIsAConfigError) {
+  ProducerOptions options;
+  options.brokers = "127.0.0.1:1";
+  options.extra = {{"enable.idempotence", "false"}};
+  try {
+    KafkaProducer producer(options);
+    FAIL() << "expected a ConfigError";
+  } catch (const common::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("HUB_KAFKA_CONFIG"), std::string::npos) << e.what();
+  }
+}
+
+TEST(KafkaProducer, AWaitEndsAtTheCutOffAndReportsUnconfirmedMessagesAsTransientFailures) {
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  KafkaProducer producer(options);
+  rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
+  SharedDeadline cut_off;
+  cut_off.Set(std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+  ProducerMessage m;
+  m.topic = "hub.deadletter";
+  m.value = "v";
+  auto started = std::chrono::steady_clock::now();
+  std::vector<Delivery> got = producer.ProduceBatch({m}, started + std::chrono::seconds(60), &cut_off);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_FALSE(got[0].ok);
+  EXPECT_EQ(got[0].retry, common::Retry::kTransient);
+  rd_kafka_mock_broker_set_up(kafka.cluster(), 1);
+}
+
 }  // namespace
 }  // namespace hub::producers

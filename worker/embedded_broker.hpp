@@ -11,6 +11,7 @@
 // Threading: the mock runs its own broker threads inside librdkafka.  This
 // object is not copyable or movable; construct and destroy it on one thread.
 // bootstrap() and cluster() may be called from any thread.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ class EmbeddedBroker {
   // Throws std::runtime_error if the cluster cannot be created, and
   // std::invalid_argument on brokers < 1 or partitions < 1.
   EmbeddedBroker(int brokers, int partitions, const std::string& topic_prefix);
+  // Stops the brokers.  Usually takes ~1 s: librdkafka 2.0.2 joins an internal
+  // broker thread that only notices termination at its 1 s poll timeout.
   ~EmbeddedBroker();
   EmbeddedBroker(const EmbeddedBroker&) = delete;
   EmbeddedBroker& operator=(const EmbeddedBroker&) = delete;
@@ -43,8 +46,17 @@ class EmbeddedBroker {
 
   // The mock cluster, for fault injection in tests
   // (rd_kafka_mock_broker_set_down, rd_kafka_mock_push_request_errors, ...).
-  // Owned by this object; valid until it is destroyed.
+  // Owned by this object; valid until it is destroyed.  Prefer Control() for
+  // calls that the mock's thread serves (see there).
   rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
+
+  // Runs `fn(cluster())` and keeps the mock's thread awake meanwhile.  Mock
+  // calls that are handed to the mock's thread and waited for (topic create,
+  // broker set_down/set_up/set_rtt, partition leader, ...) can otherwise take
+  // up to 1 s each in librdkafka 2.0.2: a wake-up that arrives while the
+  // previous call is being served is swallowed, and the call waits for the
+  // thread's 1 s poll timeout.  Thread-safe.
+  void Control(const std::function<void(rd_kafka_mock_cluster_t*)>& fn) const;
 
   // The contract topics with `prefix` applied, inputs first:
   // workflow.triggered, order.submitted, integration.webhook, workflow.completed,

@@ -35,12 +35,26 @@
 //   them all (key = kafka_key, value = payload, header content-type:
 //   application/cloudevents+json plus the row's `headers`), 4. wait for every
 //   delivery report, 5. DELETE the delivered rows WHERE id = ANY($1) (one
-//   statement) — per shard only the prefix before the first failed row, so a
-//   retry never publishes a later event of a key before an earlier one.
-//   Failed rows stay and are retried next round after a backoff (counted in
-//   metrics.outbox_publish_errors).  A round that filled its batch is followed
+//   statement) — per shard only the prefix before the first failed row: the
+//   rest of that shard is published again after the failed row, so the last
+//   copy of every event of a key comes after its predecessors.  (If Kafka
+//   took a later event Y of the key while an earlier X failed — possible only
+//   when deliveries fail, e.g. timeouts while a broker is down — the topic
+//   holds Y, X, Y: consumers dedupe the second Y by identity.)
+//   Failed rows stay and are retried next round after a backoff of 0.1–5 s
+//   (counted in metrics.outbox_publish_errors).  A round that filled its batch is followed
 //   at once by the next; otherwise the relay waits for NOTIFY hub_outbox, at
 //   most poll_ms (fallback when a notification is lost).
+//
+// Known limits: a row Kafka rejects for good (too large, not authorised) is
+// retried forever with backoff and holds back the rest of its shard; the log
+// names its id and hub_outbox_oldest_age_seconds grows.  The SELECT walks the
+// primary key and filters by owned shards: cheap while a relay owns a large
+// share, slower (measured 59 ms for 2,000 rows) when it owns 1 of 64 shards of
+// a 200,000-row backlog.
+//
+// Measured: ~55,000–120,000 rows/s through one relay (400-byte payloads,
+// durable PostgreSQL 15, embedded mock broker, 2-core machine under load).
 //
 // Order caveat: ids are handed out at INSERT and become visible at COMMIT, so
 // two concurrent transactions writing the same key could commit out of id

@@ -19,12 +19,12 @@ using rapidjson::Document;
 using rapidjson::SizeType;
 using rapidjson::Value;
 
-// UTF-8 is checked by IsValidUtf8() on the raw value instead of with
+// UTF-8 is checked by InvalidUtf8At() on the raw value instead of with
 // kParseValidateEncodingFlag: RapidJSON's per-character check was a third of the
 // parse time.
 constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags;
-// Deeper nesting is refused while parsing: RapidJSON's parser and Accept()
-// recurse, so a value like "[[[[..." a megabyte deep would overflow the stack.
+// Deeper nesting is refused while parsing (ParseTee): RapidJSON's parser and
+// Accept() recurse, so "[[[[..." a megabyte deep would overflow the stack.
 constexpr int kMaxDepth = 128;
 // The document's memory pool is kept between events up to this size.
 constexpr size_t kPoolKeepBytes = 256 * 1024;
@@ -425,7 +425,7 @@ void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::
   if (tee.too_deep())
     Fail(std::string(what) + ": JSON nested deeper than " + std::to_string(kMaxDepth) + " levels is refused");
   if (!parsed) {
-    Fail("malformed JSON" + std::string(what == std::string("event") ? "" : std::string(" in ") + what) + " at byte " +
+    Fail("malformed JSON" + (std::strcmp(what, "event") == 0 ? std::string() : std::string(" in ") + what) + " at byte " +
          std::to_string(reader_.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(reader_.GetParseErrorCode()));
   }
 }

@@ -56,7 +56,10 @@ struct Envelope {
 bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullptr);
 
 // Confined to one thread: it owns per-type compiled schemas and validators (each
-// reused with Reset()), which RapidJSON does not allow to be shared.
+// reused with Reset()), which RapidJSON does not allow to be shared, and its
+// parse buffers.  Each event is parsed once: one SAX pass builds Envelope::doc
+// and drives the type's SchemaValidator at the same time.  Nesting deeper than
+// 128 levels, NUL bytes and invalid UTF-8 are refused as malformed.
 class EnvelopeParser {
  public:
   explicit EnvelopeParser(const SchemaRegistry& schemas);

@@ -293,5 +293,50 @@ TEST(Migrate, UnreachableDatabaseExitsWithOne) {
   EXPECT_THAT(c.output, ::testing::Not(HasSubstr("secret")));
 }
 
+// ---------------------------------------------------------------------------
+// What the migrations produce.
+
+TEST(Schema, EnumsHaveExactlyTheSeedsValues) {
+  testing::PgDatabase db;
+  const std::map<std::string, std::string> expected = {
+      {"agent_status", "IDLE,BUSY,OFFLINE,ERROR"},
+      {"team_structure", "HIERARCHICAL,COLLABORATIVE,PIPELINE,DEMOCRATIC"},
+      {"team_role", "LEADER,WORKER,COORDINATOR,SPECIALIST"},
+      {"execution_status", "PENDING,RUNNING,COMPLETED,FAILED,CANCELLED"},
+      {"integration_status", "CONNECTED,DISCONNECTED,ERROR,TESTING"},
+      {"template_category", "SALES,SUPPORT,MARKETING,DATA_PROCESSING,AUTOMATION,ANALYTICS,CONTENT,COMMUNICATION"},
+      {"difficulty_level", "BEGINNER,INTERMEDIATE,ADVANCED,EXPERT"},
+      {"complexity_level", "SIMPLE,MODERATE,COMPLEX,ENTERPRISE"},
+      {"order_status", "DRAFT,SUBMITTED,IN_REVIEW,APPROVED,IN_PROGRESS,TESTING,COMPLETED,DELIVERED,CANCELLED,REJECTED"},
+      {"order_priority", "LOW,NORMAL,HIGH,URGENT"},
+      {"agent_category", "SALES,SUPPORT,ANALYSIS,CONTENT,AUTOMATION,RESEARCH"},
+      {"ai_tool_category", "AUTOMATION,ANALYTICS,INTEGRATION,UI,API,WORKFLOW"},
+      {"log_level", "DEBUG,INFO,WARN,ERROR"},
+      {"workflow_type", "AUTOMATION,TRANSACTION"},
+  };
+  pqxx::connection c(db.url());
+  pqxx::nontransaction q(c);
+  std::map<std::string, std::string> actual;
+  for (const auto& r : q.exec("SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) "
+                              "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname"))
+    actual[r[0].as<std::string>()] = r[1].as<std::string>();
+  EXPECT_EQ(actual, expected);
+}
+
+TEST(Schema, RunCountersLeaveTheWorkflowsUpdatedAtAlone) {
+  // updated_at is the engine's cache key for a workflow definition.
+  testing::PgDatabase db;
+  pqxx::connection c(db.url());
+  pqxx::work t(c);
+  t.exec("SELECT set_config('app.organization_id', 'org_a', true)");
+  t.exec("INSERT INTO organizations (id, name, slug) VALUES ('org_a', 'A', 'a')");
+  t.exec("INSERT INTO automation_workflows (id, organization_id, name, nodes, edges, updated_at) "
+         "VALUES ('wf', 'org_a', 'Flow', '[]', '[]', '2000-01-01T00:00:00Z')");
+  t.exec("UPDATE automation_workflows SET execution_count = execution_count + 1, last_executed = now()");
+  EXPECT_EQ(t.exec1("SELECT updated_at = '2000-01-01T00:00:00Z' FROM automation_workflows")[0].as<bool>(), true);
+  t.exec("UPDATE automation_workflows SET nodes = '[{\"id\":\"n\"}]'");
+  EXPECT_EQ(t.exec1("SELECT updated_at > '2000-01-01T00:00:00Z' FROM automation_workflows")[0].as<bool>(), true);
+}
+
 }  // namespace
 }  // namespace hub

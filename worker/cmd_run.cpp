@@ -84,6 +84,8 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   po.brokers = brokers;
   po.extra = s.kafka_config;
   producers::KafkaProducer producer(po);
+  // Fetch the output topics' metadata now rather than on the first event.
+  producer.WarmUp({s.topic_prefix + "workflow.completed", s.topic_prefix + "deadletter"}, std::chrono::seconds(5));
   producers::KafkaDeadLetterSink dead_letters(producer, s.topic_prefix + "deadletter", metrics);
 
   producers::RelayOptions ro;

@@ -236,6 +236,7 @@ bool ConsumeLoop::Run() {
       }
       metrics_.broker_ok = true;
       if (!stopping) Dispatch(std::move(msg));
+      if (inflight_ >= opts_.max_inflight) break;  // UpdateBackpressure pauses below
     }
     FlushStaged();
     HandleCompletions();

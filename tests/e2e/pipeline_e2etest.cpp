@@ -367,5 +367,75 @@ TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLas
   StopWorker(*worker);
 }
 
+TEST_F(PipelineTest, BinaryModeEventsAreProcessedLikeStructuredOnes) {
+  auto worker = StartWorker();
+  TestProducer producer(broker_->bootstrap());
+  const std::string wf = workflows_[3];
+  producer.Produce("hub.workflow.triggered", wf,
+                   R"({"organizationId":"org_a","workflowId":")" + wf + R"(","input":{"name":"Binary"}})",
+                   {{"ce_specversion", "1.0"},
+                    {"ce_id", "bin-1"},
+                    {"ce_source", "urn:test"},
+                    {"ce_type", "workflow.triggered"},
+                    {"ce_time", "2026-11-23T10:00:00Z"},
+                    {"ce_traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                    {"content-type", "application/json"}});
+  producer.Flush();
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText();
+  const std::string& v = completions.messages().at(0).value;
+  EXPECT_EQ(JsonString(v, "data", "status"), "COMPLETED");
+  EXPECT_EQ(JsonString(v, "data", "triggerEventId"), "bin-1");
+  EXPECT_EQ(JsonString(v, nullptr, "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE output->>'greeting' = 'hello Binary' "
+                  "AND traceparent LIKE '00-0af7651916cd43dd%'"), 1);
+  StopWorker(*worker);
+}
+
+TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
+  auto worker = StartWorker({{"HUB_MAX_INFLIGHT", "200"}, {"HUB_BATCH_MAX", "50"}, {"HUB_WORKER_THREADS", "1"}});
+  // The worker logs its ephemeral HTTP port.
+  std::string port;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        const std::string err = worker->StderrText();
+        const auto at = err.find("\"http server listening\"");
+        if (at == std::string::npos) return false;
+        const auto p = err.find("\"port\":\"", at);
+        port = err.substr(p + 8, err.find('"', p + 8) - p - 8);
+        return true;
+      },
+      30s));
+  TestProducer producer(broker_->bootstrap());
+  ProduceTriggered(producer, "bp", 0, 5000);
+  int64_t max_inflight = 0;
+  bool saw_paused = false;
+  auto next_scrape = std::chrono::steady_clock::now();
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  auto metric = [](const std::string& text, const std::string& name) -> int64_t {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + name.size() + 2));
+  };
+  const bool done = completions.PollUntil(
+      [&](const std::vector<ReceivedMessage>& ms) {
+        if (std::chrono::steady_clock::now() >= next_scrape) {  // sample the gauges every 20 ms
+          next_scrape = std::chrono::steady_clock::now() + 20ms;
+          auto r = testing::RunToCompletion({"curl", {"-s", "http://127.0.0.1:" + port + "/metrics"}}, 5s);
+          max_inflight = std::max(max_inflight, metric(r.out, "hub_inflight_events"));
+          saw_paused = saw_paused || metric(r.out, "hub_partitions_paused") > 0;
+        }
+        for (; seen_messages_ < ms.size(); ++seen_messages_)
+          distinct_.insert(JsonString(ms[seen_messages_].value, "data", "executionId"));
+        return distinct_.size() >= 5000;
+      },
+      180s);
+  ASSERT_TRUE(done) << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+  EXPECT_LE(max_inflight, 200);
+  EXPECT_GT(max_inflight, 0);
+  EXPECT_TRUE(saw_paused);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 5000);
+  StopWorker(*worker);
+}
+
 }  // namespace
 }  // namespace hub

@@ -9,14 +9,21 @@
 #   bash tests/bench/db_variants.sh            (after tests/bench/run.sh has built)
 #
 # Settings: BENCH_BUILD_DIR=build-bench  DBV_SECONDS=15  DBV_CLIENTS=2  DBV_BATCH=1000
-#           DBV_VARIANTS="base no_fk lean_indexes no_fk_lean_indexes no_rls async_commit batch_100 batch_5000"
+#           DBV_VARIANTS="base no_fk lean_indexes no_fk_lean_indexes no_rls counters_ff50 no_counters
+#                         async_commit batch_100 batch_5000"
+# Variants: no_fk (the per-row foreign-key checks of workflow_executions and
+# notifications dropped), lean_indexes (their organization_id/status indexes
+# dropped), no_rls (row security not forced on the owner), counters_ff50
+# (automation_workflows with fillfactor 50, so the counter UPDATE can be HOT),
+# no_counters (no counter UPDATE at all), async_commit (synchronous_commit=off:
+# the share of the WAL flush), batch_N (N events per transaction).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BENCH_BUILD_DIR:-build-bench}
 SECONDS_EACH=${DBV_SECONDS:-15}
 CLIENTS=${DBV_CLIENTS:-2}
 BATCH=${DBV_BATCH:-1000}
-VARIANTS=${DBV_VARIANTS:-"base no_fk lean_indexes no_fk_lean_indexes no_rls async_commit batch_100 batch_5000"}
+VARIANTS=${DBV_VARIANTS:-"base no_fk lean_indexes no_fk_lean_indexes no_rls counters_ff50 no_counters async_commit batch_100 batch_5000"}
 BIN=$PWD/$BUILD/bin/hubworker
 BENCH=$PWD/$BUILD/bin/hub_bench_w1
 PGDIR=.local/pg-bench
@@ -73,6 +80,8 @@ for v in $VARIANTS; do
     lean_indexes) ddl=$LEAN_INDEXES ;;
     no_fk_lean_indexes) ddl="$NO_FK $LEAN_INDEXES" ;;
     no_rls) ddl=$NO_RLS ;;
+    counters_ff50) ddl="ALTER TABLE automation_workflows SET (fillfactor = 50); VACUUM FULL automation_workflows;" ;;
+    no_counters) ;;
     async_commit) opts="-c synchronous_commit=off" ;;
     batch_*) batch=${v#batch_} ;;
     *) echo "unknown variant $v" >&2; exit 2 ;;
@@ -80,9 +89,10 @@ for v in $VARIANTS; do
   psql -X -q "$ADMIN_URL" -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB OWNER hub"
   HUB_DATABASE_URL="$HUB_URL" "$BIN" migrate >"$OUT/migrate.log" 2>&1
   "$BENCH" seed --database-url "$HUB_URL" 2>/dev/null
-  [ -z "$ddl" ] || psql -X -q "$DB_ADMIN_URL" -v ON_ERROR_STOP=1 -c "$ddl"
+  [ -z "$ddl" ] || echo "$ddl" | psql -X -q "$DB_ADMIN_URL" -v ON_ERROR_STOP=1 -f -
   psql -X -q "$DB_ADMIN_URL" -c "VACUUM ANALYZE" -c "CHECKPOINT"
   "$BENCH" pgbench-script --batch "$batch" >"$OUT/$v.sql"
+  if [ "$v" = no_counters ]; then sed -i '/^UPDATE automation_workflows/d' "$OUT/$v.sql"; fi
   read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
   t0=$(pg_ticks)
   PGOPTIONS="$opts" pgbench -n -M prepared -f "$OUT/$v.sql" -D nclients="$CLIENTS" -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_EACH" "$HUB_URL" \
@@ -90,6 +100,8 @@ for v in $VARIANTS; do
   t1=$(pg_ticks)
   sleep 1.5
   read -r wb1 ws1 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
+  psql -X -qtA "$DB_ADMIN_URL" -c "SELECT 'counter updates: ' || n_tup_upd || ', HOT: ' || n_tup_hot_upd
+    FROM pg_stat_user_tables WHERE relname = 'automation_workflows'" >"$OUT/$v.hot.txt" 2>&1 || true
   tps=$(grep -m1 -o 'tps = [0-9.]*' "$OUT/$v.txt" | cut -d' ' -f3)
   tx=$(grep -m1 -o 'number of transactions actually processed: [0-9]*' "$OUT/$v.txt" | grep -o '[0-9]*$')
   awk -v v="$v" -v tps="$tps" -v b="$batch" -v n="$tx" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \

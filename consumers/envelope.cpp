@@ -27,7 +27,6 @@ constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags;
 // Accept() recurse, so "[[[[..." a megabyte deep would overflow the stack.
 constexpr int kMaxDepth = 128;
 // The document's memory pool is kept between events up to this size.
-constexpr size_t kPoolKeepBytes = 256 * 1024;
 
 [[noreturn]] void Fail(std::string reason) { throw PermanentError(ErrorClass::kSchema, reason); }
 
@@ -533,8 +532,7 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
     Fail("malformed JSON at byte " + std::to_string(bad) + ": not valid UTF-8");
 
   out.doc.SetNull();  // nothing may point into the pool when it is cleared, or when parsing fails
-  auto& pool = out.doc.GetAllocator();
-  if (pool.Size() > kPoolKeepBytes) pool.Clear();
+  out.pool.Clear();  // back to the inline buffer; frees chunks a large event needed
 
   rapidjson::SchemaValidator& validator = ts->validator;
   validator.Reset();

@@ -39,12 +39,28 @@ struct InboundMessage {
 };
 
 // A parsed, validated input event.  Owns copies of everything it holds (nothing
-// points into the InboundMessage).  Reuse one Envelope per thread across Parse()
-// calls: its strings and its document's memory pool are recycled.
+// points into the InboundMessage).  Reuse Envelopes across Parse() calls: their
+// strings and their document's memory are recycled.
+// The document's memory starts in an inline buffer that every Parse() resets,
+// so pooling many Envelopes costs a few KiB each and typical events allocate
+// nothing; a larger event spills into heap chunks that the next Parse() frees.
+// Not copyable or movable: the document points at the inline pool.
 struct Envelope {
+  static constexpr size_t kInlineBytes = 4096;
+
+  Envelope() : pool(inline_buffer, sizeof inline_buffer), doc(&pool) {}
+  Envelope(const Envelope&) = delete;
+  Envelope& operator=(const Envelope&) = delete;
+
   std::string id, source, type, time, traceparent, organization_id;
   int64_t time_unix_us = 0;  // `time` parsed (RFC 3339, any offset, fractional seconds)
-  rapidjson::Document doc;   // the whole event in structured form; doc["data"] is the data object
+
+ private:
+  char inline_buffer[kInlineBytes];
+
+ public:
+  rapidjson::MemoryPoolAllocator<> pool;  // the document's allocator
+  rapidjson::Document doc;  // the whole event in structured form; doc["data"] is the data object
   // doc["data"]; a null value if the envelope has not been parsed successfully.
   const rapidjson::Value& data() const;
 };

@@ -205,7 +205,11 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, Execut
     out.error = wf.compile_error;
     return;
   }
-  rapidjson::Document output(rapidjson::kObjectType);
+  // The output document lives in a stack buffer: no heap allocation for
+  // typical outputs (larger ones spill into heap chunks).
+  char buffer[2048];
+  rapidjson::MemoryPoolAllocator<> pool(buffer, sizeof buffer);
+  rapidjson::Document output(rapidjson::kObjectType, &pool);
   auto& alloc = output.GetAllocator();
   TemplateContext ctx;
   ctx.input = trigger.input;

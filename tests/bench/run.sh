@@ -24,7 +24,11 @@
 #   BENCH_LOW_RATE=1000          fixed rate of the first latency run (events/s)
 #   BENCH_HALF_RATE=             rate of the second latency run; default: half the
 #                                1-worker full-speed result of this invocation
-#   BENCH_LATENCY_SECONDS=20     length of each latency run
+#   BENCH_LATENCY_SECONDS=10     length of each latency run.  Keep it short: the mock
+#                                broker finds a fetch offset by walking the partition's
+#                                message sets (no index), so at a steady rate with small
+#                                produce batches its CPU grows with the run (measured:
+#                                15% -> 49% of a core over 20 s at 1,000/s; PERFORMANCE.md)
 #   BENCH_BACKLOG=100000         events of the backlog run
 #   BENCH_BACKLOG_COMPRESSION=none  producer compression of the backlog; the mock keeps
 #                                ~5 MiB per partition (100,000 W1 events fit uncompressed,
@@ -47,7 +51,7 @@ WORKER_COUNTS=${BENCH_WORKERS:-"1 2 3"}
 MAX_LEAD=${BENCH_MAX_LEAD:-50000}
 LOW_RATE=${BENCH_LOW_RATE:-1000}
 HALF_RATE=${BENCH_HALF_RATE:-}
-LAT_SECONDS=${BENCH_LATENCY_SECONDS:-20}
+LAT_SECONDS=${BENCH_LATENCY_SECONDS:-10}
 BACKLOG=${BENCH_BACKLOG:-100000}
 BACKLOG_COMPRESSION=${BENCH_BACKLOG_COMPRESSION:-none}
 PARTITIONS=${BENCH_PARTITIONS:-12}

@@ -61,11 +61,11 @@ pg_ticks() {
 # Foreign keys checked per inserted row (one RI query each, FOR KEY SHARE of
 # the parent row), and indexes that one organisation's W1 rows make nearly
 # useless (a single organization_id, three statuses).
-NO_FK="ALTER TABLE workflow_executions DROP CONSTRAINT workflow_executions_organization_id_fkey;
-ALTER TABLE notifications DROP CONSTRAINT notifications_organization_id_fkey;
-ALTER TABLE notifications DROP CONSTRAINT notifications_user_id_fkey;"
-LEAN_INDEXES="DROP INDEX workflow_executions_organization_id_idx; DROP INDEX workflow_executions_status_idx;
-DROP INDEX notifications_organization_id_idx;"
+NO_FK="ALTER TABLE workflow_executions DROP CONSTRAINT IF EXISTS workflow_executions_organization_id_fkey;
+ALTER TABLE notifications DROP CONSTRAINT IF EXISTS notifications_organization_id_fkey;
+ALTER TABLE notifications DROP CONSTRAINT IF EXISTS notifications_user_id_fkey;"
+LEAN_INDEXES="DROP INDEX IF EXISTS workflow_executions_organization_id_idx; DROP INDEX IF EXISTS workflow_executions_status_idx;
+DROP INDEX IF EXISTS notifications_organization_id_idx;"
 NO_RLS="ALTER TABLE workflow_executions NO FORCE ROW LEVEL SECURITY; ALTER TABLE notifications NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE automation_workflows NO FORCE ROW LEVEL SECURITY; ALTER TABLE organizations NO FORCE ROW LEVEL SECURITY;"
 

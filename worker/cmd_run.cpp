@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -120,6 +121,16 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
     stop_deadline = std::chrono::steady_clock::now() + timeout;
     // The consumer gets most of the budget; the relay flush gets the rest.
     loop.RequestStop(std::chrono::duration_cast<std::chrono::milliseconds>(timeout * 3 / 4));
+    // The last steps (Kafka commit, leaving the group) block while the broker
+    // is unreachable.  The promise is to exit within the timeout: whatever is
+    // not finished by then is safe — its offsets are not stored, so it is
+    // delivered again and deduplicated.
+    std::thread([deadline = stop_deadline] {
+      std::this_thread::sleep_until(deadline);
+      common::LogWarn("shutdown timeout reached before the clean stop finished; exiting now (unfinished "
+                      "events were not committed and will be redelivered)");
+      std::_Exit(0);
+    }).detach();
   });
   common::LogInfo("hubworker running", {{"topics", s.topic_prefix + "workflow.triggered"}});
 

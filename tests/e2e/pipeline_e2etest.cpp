@@ -437,5 +437,19 @@ TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
   StopWorker(*worker);
 }
 
+TEST_F(PipelineTest, SigtermWithEveryBrokerDownStillExitsWithinTheShutdownTimeout) {
+  auto worker = StartWorker({{"HUB_SHUTDOWN_TIMEOUT", "5"}});
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "down", 0, 200);
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 200, 60s)) << worker->StderrText();
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(broker_->cluster(), b);
+  worker->Signal(SIGTERM);
+  auto rc = worker->WaitExit(9s);  // 5 s timeout plus process start/stop slack
+  ASSERT_TRUE(rc.has_value()) << worker->StderrText();
+  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 200);
+}
+
 }  // namespace
 }  // namespace hub

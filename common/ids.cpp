@@ -3,8 +3,6 @@
 #include <openssl/evp.h>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace hub::common {
 
@@ -35,18 +33,51 @@ int64_t NowUnixMicros() {
 }
 
 std::string FormatRfc3339(int64_t unix_us) {
-  std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
-  int micros = static_cast<int>(unix_us % 1000000);
+  // Hand-rolled (civil-from-days, Howard Hinnant's algorithm) rather than
+  // gmtime_r + snprintf: called twice per event on the hot path.
+  int64_t secs = unix_us / 1000000;
+  int64_t micros = unix_us % 1000000;
   if (micros < 0) {
     micros += 1000000;
     --secs;
   }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[32];
+  auto put = [](char* p, int64_t v, int width) {
+    for (int k = width - 1; k >= 0; --k) {
+      p[k] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(buf, year, 4);
+  buf[4] = '-';
+  put(buf + 5, month, 2);
+  buf[7] = '-';
+  put(buf + 8, day, 2);
+  buf[10] = 'T';
+  put(buf + 11, rem / 3600, 2);
+  buf[13] = ':';
+  put(buf + 14, rem / 60 % 60, 2);
+  buf[16] = ':';
+  put(buf + 17, rem % 60, 2);
+  buf[19] = '.';
+  put(buf + 20, micros, 6);
+  buf[26] = 'Z';
+  return std::string(buf, 27);
 }
 
 }  // namespace hub::common

@@ -99,9 +99,15 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
   if (by_org.empty()) return;
 
   pqxx::work txn(*conn_);
+  std::string tenant;  // app.organization_id as currently set in this transaction
+  auto set_tenant = [&](const std::string& org) {
+    if (tenant == org) return;
+    store::SetTenant(txn, org);
+    tenant = org;
+  };
   for (auto& [org, group] : by_org) {
     const std::string org_s(org);
-    store::SetTenant(txn, org_s);
+    set_tenant(org_s);
     if (txn.exec_prepared(store::sql::kOrganizationExists, org_s).empty()) {
       for (auto* it : group)
         it->Fail(common::ErrorClass::kTenant, "organization '" + org_s + "' does not exist (or was deleted)");
@@ -149,17 +155,13 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
 
   for (auto& [org, group] : by_org) {
     const std::string org_s(org);
-    bool tenant_set = false;
     for (const auto& h : handlers_) {
       std::vector<WorkItem*> fresh;
       for (auto* it : group)
         if (it->kind == h->kind() && it->state == ItemState::kPending && fresh_ids.count({it->env.source, it->env.id}))
           fresh.push_back(it);
       if (fresh.empty()) continue;
-      if (!tenant_set) {
-        store::SetTenant(txn, org_s);
-        tenant_set = true;
-      }
+      set_tenant(org_s);
       h->Apply(txn, org_s, fresh, outbox_);
     }
   }

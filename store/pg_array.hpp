@@ -15,10 +15,18 @@ class PgArray {
   void Add(std::string_view v) {
     Sep();
     buf_ += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') buf_ += '\\';
-      buf_ += c;
+    // Copy runs between characters that need a backslash (profiled: appending
+    // per character was a fifth of the worker's instructions).
+    size_t run = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const char c = v[i];
+      if (c == '"' || c == '\\') {
+        buf_.append(v.data() + run, i - run);
+        buf_ += '\\';
+        run = i;
+      }
     }
+    buf_.append(v.data() + run, v.size() - run);
     buf_ += '"';
   }
   void AddNull() {

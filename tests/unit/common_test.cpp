@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <random>
+
+#include "common/ids.hpp"
+#include "consumers/envelope.hpp"
+#include "store/pg_array.hpp"
+
+namespace hub {
+namespace {
+
+TEST(FormatRfc3339, FormatsKnownInstants) {
+  EXPECT_EQ(common::FormatRfc3339(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(common::FormatRfc3339(951782400000001), "2000-02-29T00:00:00.000001Z");  // leap day
+  EXPECT_EQ(common::FormatRfc3339(1795447381194000), "2026-11-23T15:23:01.194000Z");
+  EXPECT_EQ(common::FormatRfc3339(-1), "1969-12-31T23:59:59.999999Z");
+}
+
+TEST(FormatRfc3339, AgreesWithGmtimeAndRoundTripsThroughTheParser) {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<int64_t> instant(0, 4102444800LL * 1000000);  // 1970 .. 2100
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t us = instant(rng);
+    const std::string text = common::FormatRfc3339(us);
+    std::time_t secs = static_cast<std::time_t>(us / 1000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char expect[32];
+    std::strftime(expect, sizeof expect, "%Y-%m-%dT%H:%M:%S", &tm);
+    ASSERT_EQ(text.substr(0, 19), expect) << us;
+    int64_t back = 0;
+    ASSERT_TRUE(consumers::ParseRfc3339(text, back)) << text;
+    ASSERT_EQ(back, us) << text;
+  }
+}
+
+TEST(PgArray, QuotesAndEscapesEveryElement) {
+  store::PgArray a;
+  a.Add("plain");
+  a.Add(R"({"k":"v\"q"})");
+  a.Add(R"(back\slash)");
+  a.AddNull();
+  a.AddInt(-7);
+  a.Add("");
+  EXPECT_EQ(a.str(), R"({"plain","{\"k\":\"v\\\"q\"}","back\\slash",NULL,-7,""})");
+  EXPECT_EQ(a.size(), 6u);
+  a.Clear();
+  EXPECT_EQ(a.str(), "{}");
+}
+
+}  // namespace
+}  // namespace hub

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -89,21 +91,32 @@ TEST_F(HttpServerTest, StuckClientDoesNotDelayOtherRequests) {
   tcp::socket idle(ioc);
   idle.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
   net::write(idle, net::buffer(std::string("GET /metr")));  // and then nothing
-  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Request(server.port(), "/healthz").status, 200u);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  // Served while the stuck connection is still open: it was not waited out.
+  idle.non_blocking(true);
+  char c;
+  boost::system::error_code ec;
+  idle.read_some(net::buffer(&c, 1), ec);
+  EXPECT_EQ(ec, net::error::would_block);
 }
 
 TEST_F(HttpServerTest, StuckClientIsDisconnectedAfterTheReadTimeout) {
   net::io_context ioc;
   tcp::socket idle(ioc);
   idle.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
-  const auto start = std::chrono::steady_clock::now();
-  char c;
-  boost::system::error_code ec;
-  net::read(idle, net::buffer(&c, 1), ec);  // blocks until the server closes
-  EXPECT_EQ(ec, net::error::eof);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  // The read returns only when the server closes the connection; wait for
+  // that with a deadline (far above the 2 s read timeout).
+  auto closed = std::async(std::launch::async, [&] {
+    char c;
+    boost::system::error_code ec;
+    net::read(idle, net::buffer(&c, 1), ec);
+    return ec;
+  });
+  if (closed.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    idle.close();  // unblock the reader so the test can end
+    FAIL() << "the server never closed the idle connection";
+  }
+  EXPECT_EQ(closed.get(), net::error::eof);
 }
 
 TEST_F(HttpServerTest, StopClosesThePortAndIsIdempotent) {

@@ -54,7 +54,7 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
 
 ConsumeLoop::~ConsumeLoop() {
   for (auto& l : lanes_) l->Stop();
-  if (consumer_) consumer_->close();
+  if (consumer_ && !closed_) consumer_->close();
 }
 
 void ConsumeLoop::RequestStop(std::chrono::milliseconds drain_for) {
@@ -252,6 +252,7 @@ bool ConsumeLoop::Run() {
   const bool clean = inflight_ == 0;
   for (auto& l : lanes_) l->Stop();
   consumer_->close();
+  closed_ = true;
   return clean;
 }
 

@@ -96,6 +96,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   std::map<Key, Partition> parts_;
   int64_t inflight_ = 0;
   bool bp_paused_ = false;
+  bool closed_ = false;  // close() done (it left the group)
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> drain_ms_{30000};
   std::mt19937 rng_{std::random_device{}()};

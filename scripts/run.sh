@@ -72,6 +72,10 @@ Q "SELECT id, output, jsonb_pretty(logs) AS logs FROM workflow_executions
     WHERE status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1"
 echo "== Notifications written by the notification steps"
 Q "SELECT user_id, title, message FROM notifications ORDER BY created_at DESC LIMIT 3"
+echo "== Dead letters (hub.deadletter): the demo's missing-workflow and malformed events"
+kcat -C -b "$BROKERS" -t hub.deadletter -o beginning -e -q -f '%h\n' 2>/dev/null \
+  | sed 's/,\([a-z_-]*=\)/\n\1/g' | grep -E '^hub-error(-class)?=' | paste - - || echo "(kcat could not read the topic)"
+echo
 echo "== Outbox (empty once the relay has published everything)"
 psql -X "$HUB_DATABASE_URL" -c "SELECT count(*) AS outbox_rows FROM outbox"
 cat <<EOF2

@@ -36,7 +36,6 @@ class Template {
   // `alloc`); anything else becomes a string.
   void RenderValue(const TemplateContext& ctx, rapidjson::Value& out,
                    rapidjson::Document::AllocatorType& alloc) const;
-  bool is_literal() const { return parts_.size() <= 1 && (parts_.empty() || !parts_[0].is_path); }
 
  private:
   struct Part {

@@ -23,7 +23,9 @@
 #include "producers/kafka_producer.hpp"
 #include "producers/outbox_relay.hpp"
 #include "store/pg_array.hpp"
+#include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
+#include "tests/support/process.hpp"
 
 namespace hub::producers {
 namespace {
@@ -37,39 +39,9 @@ constexpr int16_t kApiKeyProduce = 0;  // Kafka protocol ApiKey of Produce reque
 
 // Polls `cond` until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 30s) {
-  auto deadline = Clock::now() + timeout;
-  while (!cond()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+  return testing::WaitFor(cond, timeout, 5ms);
 }
 
-// An in-process Kafka-protocol cluster (librdkafka's mock), one broker.
-class MockKafka {
- public:
-  MockKafka() {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk_) throw std::runtime_error(err);
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
-    if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
-    if (rd_kafka_mock_topic_create(cluster_, kTopic, kPartitions, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      throw std::runtime_error("rd_kafka_mock_topic_create failed");
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(rk_);
-  }
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  rd_kafka_mock_cluster_t* cluster() { return cluster_; }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 struct Received {
   int32_t partition = 0;
@@ -199,7 +171,7 @@ void ExpectAllInKeyOrder(const std::vector<Received>& msgs, int64_t n, bool exac
   EXPECT_EQ(seen.size(), static_cast<size_t>(n)) << "unexpected seqs";
 }
 
-ProducerOptions ProducerFor(const MockKafka& kafka) {
+ProducerOptions ProducerFor(const testing::MockKafka& kafka) {
   ProducerOptions o;
   o.brokers = kafka.bootstraps();
   o.extra = {{"reconnect.backoff.max.ms", "200"}, {"log_level", "3"}};
@@ -222,8 +194,9 @@ std::string WithApplicationName(const std::string& url, const std::string& name)
 
 class OutboxRelayTest : public ::testing::Test {
  protected:
+  OutboxRelayTest() { kafka.CreateTopic(kTopic, kPartitions); }
   testing::PgDatabase db;
-  MockKafka kafka;
+  testing::MockKafka kafka;
   pqxx::connection writer{db.url()};
 };
 

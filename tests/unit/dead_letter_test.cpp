@@ -15,6 +15,7 @@
 #include "common/metrics.hpp"
 #include "producers/dead_letter_sink.hpp"
 #include "producers/kafka_producer.hpp"
+#include "tests/support/mock_kafka.hpp"
 
 namespace hub::producers {
 namespace {
@@ -88,32 +89,8 @@ TEST(DeadLetterHeaders, AVeryLongReasonIsCutAtACharacterBoundary) {
   EXPECT_EQ((body.size() - 1) % 2, 0u) << "a multi-byte character was split";
 }
 
-// An in-process librdkafka mock cluster (no servers) and a plain reader.
-class MockKafka {
- public:
-  MockKafka() {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk_) throw std::runtime_error(err);
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
-    if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(rk_);
-  }
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-  void CreateTopic(const std::string& topic, int partitions) {
-    ASSERT_EQ(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  rd_kafka_mock_cluster_t* cluster() { return cluster_; }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
+// A plain reader of what the producer wrote.
+using testing::MockKafka;
 
 struct Read {
   std::string key, value;

@@ -45,7 +45,7 @@ RunResult Kcat(std::vector<std::string> args, std::optional<std::string> stdin_d
 class BrokerProcess : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!HaveKcat()) GTEST_SKIP() << "kcat is not installed";
+    ASSERT_TRUE(HaveKcat()) << "kcat is not installed (scripts/install-deps.sh installs it)";
   }
 
   // Starts the broker and reads its address; fails the test if it does not come.

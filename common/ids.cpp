@@ -6,22 +6,25 @@
 
 namespace hub::common {
 
-std::string DeterministicUuid(std::string_view a, std::string_view b) {
+std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_view b) {
   std::string name;
   name.reserve(a.size() + b.size() + 1);
   name.append(a).append(1, '\0').append(b);
   unsigned char h[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(name.data(), name.size(), h, &len, EVP_sha1(), nullptr);
-  h[6] = static_cast<unsigned char>((h[6] & 0x0F) | 0x50);  // version 5
+  constexpr int64_t kMaxMs = (int64_t{1} << 48) - 1;
+  const uint64_t ms = static_cast<uint64_t>(unix_ms < 0 ? 0 : (unix_ms > kMaxMs ? kMaxMs : unix_ms));
+  for (int i = 0; i < 6; ++i) h[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  h[6] = static_cast<unsigned char>((h[6] & 0x0F) | 0x80);  // version 8
   h[8] = static_cast<unsigned char>((h[8] & 0x3F) | 0x80);  // RFC 4122 variant
   static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  size_t o = 0;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[h[i] >> 4];
-    out += kHex[h[i] & 0xF];
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;
+    out[o++] = kHex[h[i] >> 4];
+    out[o++] = kHex[h[i] & 0xF];
   }
   return out;
 }

@@ -88,7 +88,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
   for (auto* it : fresh) {
     const auto& wf = *it->workflow;
     const rapidjson::Value& data = it->env.data();
-    const std::string exec_id = common::DeterministicUuid(it->env.source, it->env.id);
+    const std::string exec_id = common::TimeOrderedUuid(it->env.time_unix_us / 1000, it->env.source, it->env.id);
     auto in = data.FindMember("input");
     const rapidjson::Value* input = in != data.MemberEnd() ? &in->value : nullptr;
 

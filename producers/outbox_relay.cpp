@@ -49,7 +49,10 @@ constexpr const char* kSelectRowsText =
     " WHERE shard = ANY($1::smallint[]) ORDER BY id LIMIT $2";
 
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
-constexpr const char* kDeleteRowsText = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
+// (shard, id) is the table's key (migration 0010): one index probe per row.
+constexpr const char* kDeleteRowsText =
+    "DELETE FROM outbox o USING unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
+    " WHERE o.shard = d.shard AND o.id = d.id";
 
 constexpr const char* kStats = "hub_relay_stats";
 constexpr const char* kStatsText =
@@ -361,7 +364,7 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
   // Per shard, only the prefix before the first failure is done: the rest of
   // that shard is published again, after the failed row.
   std::bitset<common::kOutboxShards> blocked;
-  store::PgArray done;
+  store::PgArray done_shard, done_id;
   const Delivery* first_failure = nullptr;
   int64_t first_failed_id = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -375,13 +378,16 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
       }
       continue;
     }
-    if (!blocked[shard]) done.AddInt(rows[i][0].as<int64_t>());
+    if (!blocked[shard]) {
+      done_shard.AddInt(shard);
+      done_id.AddInt(rows[i][0].as<int64_t>());
+    }
   }
-  if (done.size() > 0) {
+  if (done_id.size() > 0) {
     pqxx::nontransaction tx(*conn_);
-    tx.exec_prepared(sql::kDeleteRows, done.str());
+    tx.exec_prepared(sql::kDeleteRows, done_shard.str(), done_id.str());
   }
-  result.published = done.size();
+  result.published = done_id.size();
   metrics_.outbox_published.fetch_add(result.published);
   if (result.failed > 0) {
     metrics_.outbox_publish_errors.fetch_add(result.failed);

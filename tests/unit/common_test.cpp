@@ -49,5 +49,31 @@ TEST(PgArray, QuotesAndEscapesEveryElement) {
   EXPECT_EQ(a.str(), "{}");
 }
 
+
+TEST(TimeOrderedUuid, IsAUuidStampedWithTheTimeAndDerivedFromTheName) {
+  const std::string id = common::TimeOrderedUuid(0x0123456789ab, "urn:src", "evt-1");
+  ASSERT_EQ(id.size(), 36u);
+  EXPECT_EQ(id.substr(0, 13), "01234567-89ab");  // 48 bits of milliseconds
+  EXPECT_EQ(id[14], '8');                          // version 8: custom
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);  // RFC 4122 variant
+  EXPECT_EQ(id, common::TimeOrderedUuid(0x0123456789ab, "urn:src", "evt-1"));
+  EXPECT_NE(id, common::TimeOrderedUuid(0x0123456789ab, "urn:src", "evt-2"));
+  EXPECT_NE(id.substr(14), common::TimeOrderedUuid(0x0123456789ab, "urn:src2", "evt-1").substr(14));
+  // The separator keeps ("ab", "c") and ("a", "bc") apart.
+  EXPECT_NE(common::TimeOrderedUuid(1, "ab", "c"), common::TimeOrderedUuid(1, "a", "bc"));
+}
+
+TEST(TimeOrderedUuid, SortsByTimeAsText) {
+  std::string previous = common::TimeOrderedUuid(0, "s", "z");
+  for (int64_t ms : {int64_t{1}, int64_t{999}, int64_t{1700000000000}, int64_t{1700000000001}, (int64_t{1} << 48) - 1}) {
+    const std::string next = common::TimeOrderedUuid(ms, "s", "a");
+    EXPECT_LT(previous, next) << ms;
+    previous = next;
+  }
+  // Out of range times are clamped, never wrapped.
+  EXPECT_EQ(common::TimeOrderedUuid(-5, "s", "a").substr(0, 13), "00000000-0000");
+  EXPECT_EQ(common::TimeOrderedUuid(int64_t{1} << 50, "s", "a").substr(0, 13), "ffffffff-ffff");
+}
+
 }  // namespace
 }  // namespace hub

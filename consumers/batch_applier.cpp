@@ -13,8 +13,11 @@
 namespace hub::consumers {
 
 BatchApplier::BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
-                           common::Metrics& metrics)
-    : url_(std::move(database_url)), handlers_(std::move(handlers)), metrics_(metrics) {}
+                           common::Metrics& metrics, OutboxCommitted on_committed)
+    : url_(std::move(database_url)),
+      handlers_(std::move(handlers)),
+      metrics_(metrics),
+      on_committed_(std::move(on_committed)) {}
 
 BatchHandler* BatchApplier::HandlerFor(common::InputKind k) const {
   for (const auto& h : handlers_)
@@ -165,9 +168,13 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
       h->Apply(txn, org_s, fresh, outbox_);
     }
   }
-  outbox_.Flush(txn);
+  outbox_.Flush(txn, /*notify=*/!on_committed_);
   txn.commit();
   metrics_.db_ok = true;
+  if (outbox_.size() > 0) {
+    if (on_committed_) on_committed_(outbox_.TakeCommitted());
+    else outbox_.Clear();
+  }
   for (auto* it : fresh_all) it->state = ItemState::kApplied;
 }
 

@@ -24,6 +24,7 @@
 // re-executing effects).
 //
 // Confined to one lane thread; owns that lane's database connection.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,10 +37,15 @@
 
 namespace hub::consumers {
 
+// Receives the outbox rows of every committed transaction (on the lane
+// thread, right after COMMIT), to publish them from memory.
+using OutboxCommitted = std::function<void(store::CommittedOutbox&&)>;
+
 class BatchApplier {
  public:
+  // Without `on_committed`, transactions NOTIFY the relays instead.
   BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
-               common::Metrics& metrics);
+               common::Metrics& metrics, OutboxCommitted on_committed = nullptr);
   // Items must be kPending or kFailed (already failed items are left alone).
   // On return each pending item is kApplied, kDuplicate or kFailed.
   // Throws common::TransientError (common::ConnectionLost when the database
@@ -65,6 +71,7 @@ class BatchApplier {
   common::Metrics& metrics_;
   std::unique_ptr<pqxx::connection> conn_;
   store::OutboxBatch outbox_;
+  OutboxCommitted on_committed_;
 };
 
 }  // namespace hub::consumers

@@ -43,6 +43,9 @@ struct ConsumeOptions {
   int retry_max_attempts = 10;
   int retry_base_ms = 100;
   int retry_max_backoff_ms = 30000;
+  // Outbox rows of each committed batch, to publish from memory (called on the
+  // lane threads).  Null: the relays find them (NOTIFY).
+  OutboxCommitted on_outbox_committed;
 };
 
 class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {

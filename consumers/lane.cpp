@@ -35,7 +35,7 @@ Lane::Lane(int index, LaneOptions opts, const SchemaRegistry& schemas, producers
     : index_(index),
       opts_(std::move(opts)),
       parser_(schemas),
-      applier_(opts_.database_url, MakeHandlers(opts_.topic_prefix), metrics),
+      applier_(opts_.database_url, MakeHandlers(opts_.topic_prefix), metrics, opts_.on_outbox_committed),
       dead_letters_(dead_letters),
       completions_(completions),
       metrics_(metrics) {

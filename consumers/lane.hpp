@@ -71,6 +71,7 @@ struct LaneOptions {
   std::string database_url;
   std::string topic_prefix;
   int batch_max = 2000;
+  OutboxCommitted on_outbox_committed;  // null: the relays publish (NOTIFY)
 };
 
 class Lane {

@@ -9,11 +9,9 @@
 #include <random>
 
 #include <pqxx/pqxx>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "common/log.hpp"
+#include "producers/outbox_message.hpp"
 #include "store/pg_array.hpp"
 
 namespace hub::producers {
@@ -44,9 +42,21 @@ constexpr const char* kReleaseAll = "hub_relay_release_all";
 constexpr const char* kReleaseAllText = "SELECT pg_advisory_unlock_all()";
 
 constexpr const char* kSelectRows = "hub_relay_select_rows";
+// Each owned shard's oldest rows, read in (shard, id) order straight from the
+// table's key, shard after shard until $2 rows: per key the order is the
+// commit order, which is all the relay promises.  (ORDER BY id over all the
+// shards would have to read and sort every pending row of them: quadratic
+// with a backlog.)  The caller rotates the array so no shard waits behind the
+// others for long.  Rows younger than $3 ms are left alone: the worker that
+// committed them publishes them from memory (OutboxPublisher); the relay is
+// for what it could not publish (crash, broker errors).
 constexpr const char* kSelectRowsText =
-    "SELECT id, shard, topic, kafka_key, payload, headers::text FROM outbox"
-    " WHERE shard = ANY($1::smallint[]) ORDER BY id LIMIT $2";
+    "SELECT o.id, o.shard, o.topic, o.kafka_key, o.payload, o.headers::text"
+    " FROM unnest($1::smallint[]) AS s(shard)"
+    " CROSS JOIN LATERAL (SELECT id, shard, topic, kafka_key, payload, headers FROM outbox"
+    "   WHERE outbox.shard = s.shard AND created_at <= clock_timestamp() - $3::int * interval '1 millisecond'"
+    "   ORDER BY id LIMIT $2) AS o"
+    " LIMIT $2";
 
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 // (shard, id) is the table's key (migration 0010): one index probe per row.
@@ -64,8 +74,6 @@ constexpr const char* kStatsText =
 namespace {
 
 constexpr const char* kChannel = "hub_outbox";
-constexpr std::string_view kContentType = "content-type";
-constexpr std::string_view kCloudEventsJson = "application/cloudevents+json";
 constexpr std::chrono::milliseconds kBalanceEvery{1000};
 constexpr std::chrono::milliseconds kBackoffBase{100};
 constexpr std::chrono::milliseconds kBackoffMax{5000};
@@ -80,31 +88,6 @@ std::chrono::milliseconds Backoff(int attempt) {
 
 // Appends the row's extra headers ({"name":"value"}; non-string values are
 // passed as their JSON text) to `out`, keeping the strings in `storage`.
-void AppendRowHeaders(std::string_view json, std::deque<std::string>& storage,
-                      std::vector<std::pair<std::string_view, std::string_view>>& out, bool& has_content_type) {
-  if (json.size() <= 2) return;  // "{}"
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    common::LogWarn("outbox row headers are not a JSON object; ignored");
-    return;
-  }
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
-    storage.emplace_back(it->name.GetString(), it->name.GetStringLength());
-    std::string_view name = storage.back();
-    if (it->value.IsString()) {
-      storage.emplace_back(it->value.GetString(), it->value.GetStringLength());
-    } else {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
-      it->value.Accept(writer);
-      storage.emplace_back(buf.GetString(), buf.GetSize());
-    }
-    if (name == kContentType) has_content_type = true;
-    out.emplace_back(name, storage.back());
-  }
-}
-
 std::string_view View(const pqxx::field& f) { return {f.c_str(), f.size()}; }
 
 }  // namespace
@@ -158,7 +141,7 @@ void OutboxRelay::Stop(std::chrono::steady_clock::time_point deadline) {
 size_t OutboxRelay::PublishOnce() {
   try {
     if (!conn_) Connect();
-    RoundResult r = Round(true);
+    RoundResult r = Round(true, options_.grace_ms);
     SampleIfDue(false);
     return r.published;
   } catch (const std::exception& e) {
@@ -174,7 +157,7 @@ void OutboxRelay::Run() {
     try {
       if (!conn_) Connect();
       db_attempt = 0;
-      RoundResult r = Round(true);
+      RoundResult r = Round(true, options_.grace_ms);
       SampleIfDue(false);
       if (r.failed > 0) {
         Nap(Backoff(publish_attempt++));
@@ -196,7 +179,7 @@ void OutboxRelay::Run() {
   const auto deadline = stop_deadline_.Get();
   while (conn_ && owned_.any() && std::chrono::steady_clock::now() < deadline) {
     try {
-      RoundResult r = Round(false);
+      RoundResult r = Round(false, 0);  // everything: nobody else will publish it now
       if (r.selected == 0) break;
       if (r.failed > 0) {
         auto left = deadline - std::chrono::steady_clock::now();
@@ -276,10 +259,12 @@ void OutboxRelay::HandleDbFailure(const std::exception& e) {
   }
 }
 
-std::string OutboxRelay::OwnedShardsArray() const {
+std::string OutboxRelay::OwnedShardsArray(int first) const {
   store::PgArray a;
-  for (int s = 0; s < common::kOutboxShards; ++s)
+  for (int i = 0; i < common::kOutboxShards; ++i) {
+    const int s = (first + i) % common::kOutboxShards;
     if (owned_[s]) a.AddInt(s);
+  }
   return a.str();
 }
 
@@ -328,7 +313,7 @@ void OutboxRelay::Balance(bool force) {
   }
 }
 
-OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
+OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   RoundResult result;
   if (conn_->backendpid() != backend_pid_) throw pqxx::broken_connection("database session changed");
   if (balance) Balance(false);
@@ -337,7 +322,8 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
   pqxx::result rows;
   {
     pqxx::nontransaction tx(*conn_);
-    rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(), options_.batch);
+    select_from_shard_ = (select_from_shard_ + 1) % common::kOutboxShards;
+    rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(select_from_shard_), options_.batch, grace_ms);
   }
   result.selected = rows.size();
   if (rows.empty()) return result;
@@ -346,14 +332,7 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance) {
   std::vector<ProducerMessage> messages(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     const pqxx::row row = rows[i];
-    ProducerMessage& m = messages[i];
-    m.topic = View(row[2]);
-    m.key = View(row[3]);
-    m.value = View(row[4]);
-    m.headers.emplace_back(kContentType, kCloudEventsJson);
-    bool row_content_type = false;
-    AppendRowHeaders(View(row[5]), storage, m.headers, row_content_type);
-    if (row_content_type) m.headers.erase(m.headers.begin());  // the row's own wins
+    BuildOutboxMessage(View(row[2]), View(row[3]), View(row[4]), View(row[5]), storage, messages[i]);
   }
   std::vector<Delivery> deliveries = producer_.ProduceBatch(
       messages,

@@ -88,6 +88,11 @@ struct RelayOptions {
   int batch = 2000;    // rows per round
   int poll_ms = 500;   // wait for NOTIFY at most this long
   int sample_ms = 2000;  // outbox_pending / outbox_oldest_age_ms sampling period
+  // Rows younger than this are left to the OutboxPublisher of the worker that
+  // committed them (0: publish everything at once, e.g. without publishers).
+  // Longer than a publisher's delivery wait (message timeout + margin), so the
+  // two publish the same row only after a crash or a failed delivery.
+  int grace_ms = 0;
 };
 
 class OutboxRelay {
@@ -124,12 +129,14 @@ class OutboxRelay {
   void Connect();
   void Disconnect(bool release_locks);
   void HandleDbFailure(const std::exception& e);
-  RoundResult Round(bool balance);
+  // Rows younger than grace_ms are left to the publisher that committed them.
+  RoundResult Round(bool balance, int grace_ms);
   void Balance(bool force);
   void SampleIfDue(bool force);
   void WaitForWork(std::chrono::milliseconds timeout);
   void Nap(std::chrono::milliseconds d);  // interruptible by Stop
-  std::string OwnedShardsArray() const;
+  // The owned shards as an array literal, starting the walk at shard `first`.
+  std::string OwnedShardsArray(int first = 0) const;
   void SetOwned(int shard, bool owned);
 
   const RelayOptions options_;
@@ -142,6 +149,7 @@ class OutboxRelay {
   int backend_pid_ = 0;
   bool notified_ = false;
   std::bitset<common::kOutboxShards> owned_;
+  int select_from_shard_ = 0;  // where the next round starts walking the owned shards
   int target_shards_ = common::kOutboxShards;
   std::chrono::steady_clock::time_point next_balance_{};
   std::chrono::steady_clock::time_point next_sample_{};

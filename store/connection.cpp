@@ -12,7 +12,8 @@ std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
                 "ON CONFLICT DO NOTHING RETURNING source, event_id");
   conn->prepare(sql::kInsertOutbox,
                 "INSERT INTO outbox (shard, topic, kafka_key, payload, headers) "
-                "SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[])");
+                "SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "
+                "RETURNING shard, id");
   conn->prepare(sql::kNotifyOutbox, "SELECT pg_notify('hub_outbox', '')");
   conn->prepare(sql::kOrganizationExists, "SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL");
   conn->prepare(sql::kLoadWorkflows,

@@ -1,9 +1,14 @@
 #pragma once
 // Outgoing events collected during one transaction and written to the outbox
-// with a single multi-row INSERT just before COMMIT, followed by NOTIFY so the
-// relays wake up.  Confined to the lane thread that owns the transaction.
+// with a single multi-row INSERT just before COMMIT.  The batch also keeps the
+// events' bytes and, after the INSERT, their outbox keys (shard, id), so that
+// once the transaction has committed they can be published straight from
+// memory (producers::OutboxPublisher) instead of being read back by the relay.
+// Confined to the lane thread that owns the transaction.
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -11,19 +16,46 @@
 
 namespace hub::store {
 
+// One outbox row as committed: its key and views into CommittedOutbox::bytes.
+struct OutboxRow {
+  int shard = 0;
+  int64_t id = 0;
+  uint32_t topic_at = 0, topic_len = 0;
+  uint32_t key_at = 0, key_len = 0;
+  uint32_t payload_at = 0, payload_len = 0;
+  uint32_t headers_at = 0, headers_len = 0;
+};
+
+// The rows of one committed transaction, in insertion order.
+struct CommittedOutbox {
+  std::string bytes;
+  std::vector<OutboxRow> rows;
+
+  std::string_view topic(const OutboxRow& r) const { return {bytes.data() + r.topic_at, r.topic_len}; }
+  std::string_view key(const OutboxRow& r) const { return {bytes.data() + r.key_at, r.key_len}; }
+  std::string_view payload(const OutboxRow& r) const { return {bytes.data() + r.payload_at, r.payload_len}; }
+  std::string_view headers(const OutboxRow& r) const { return {bytes.data() + r.headers_at, r.headers_len}; }
+};
+
 class OutboxBatch {
  public:
   // `headers_json` is a JSON object of extra Kafka headers ({} for none).
   void Add(std::string_view topic, std::string_view key, std::string_view payload,
            std::string_view headers_json = "{}");
-  size_t size() const { return count_; }
-  // INSERT + pg_notify inside `txn`; clears the batch.  No-op when empty.
-  void Flush(pqxx::transaction_base& txn);
+  size_t size() const { return pending_.rows.size(); }
+  // INSERT inside `txn`, recording each row's (shard, id); with `notify`, also
+  // pg_notify so that the relays wake up (when nobody publishes from memory).
+  // No-op when empty.
+  void Flush(pqxx::transaction_base& txn, bool notify);
+  // After COMMIT: the flushed rows, leaving the batch empty.
+  CommittedOutbox TakeCommitted();
   void Clear();
 
  private:
+  uint32_t Append(std::string_view s);
+
   PgArray shard_, topic_, key_, payload_, headers_;
-  size_t count_ = 0;
+  CommittedOutbox pending_;
 };
 
 }  // namespace hub::store

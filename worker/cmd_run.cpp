@@ -17,6 +17,7 @@
 #include "consumers/schema_registry.hpp"
 #include "producers/dead_letter_sink.hpp"
 #include "producers/kafka_producer.hpp"
+#include "producers/outbox_publisher.hpp"
 #include "producers/outbox_relay.hpp"
 #include "store/connection.hpp"
 #include "worker/commands.hpp"
@@ -93,8 +94,15 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   ro.database_url = s.database_url;
   ro.batch = s.relay_batch;
   ro.poll_ms = s.relay_poll_ms;
+  ro.grace_ms = s.relay_grace_ms;
   producers::OutboxRelay relay(ro, producer, metrics);
   relay.Start();
+  // Committed outbox rows are published from memory; the relay only takes
+  // what is older than its grace period.
+  producers::PublisherOptions pub_o;
+  pub_o.database_url = s.database_url;
+  producers::OutboxPublisher publisher(pub_o, producer, metrics);
+  publisher.Start();
 
   HealthProbe probe(s.database_url, brokers, s.kafka_config, metrics);
 
@@ -111,6 +119,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.session_timeout_ms = s.session_timeout_ms;
   co.retry_max_attempts = s.retry_max_attempts;
   co.retry_base_ms = s.retry_base_ms;
+  co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
   consumers::ConsumeLoop loop(co, schemas, dead_letters, metrics);
 
   const auto timeout = std::chrono::seconds(s.shutdown_timeout_s);
@@ -138,6 +147,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   const auto relay_deadline =
       stop_deadline == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now() + timeout
                                                                : stop_deadline;
+  publisher.Stop(relay_deadline - std::chrono::milliseconds(1500));
   relay.Stop(relay_deadline - std::chrono::milliseconds(500));
   probe.Stop();
   http.Stop();

@@ -33,6 +33,7 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_RETRY_BASE_MS", "first retry backoff (ms), doubled per attempt, with jitter", "100"},
       {"HUB_RELAY_BATCH", "outbox rows published per relay round", "2000"},
       {"HUB_RELAY_POLL_MS", "outbox polling fallback interval (ms)", "500"},
+      {"HUB_RELAY_GRACE_MS", "the relay leaves outbox rows younger than this (ms) to the worker that committed them", "40000"},
   };
   return kSpecs;
 }
@@ -152,6 +153,7 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
       {"HUB_RETRY_BASE_MS", &s.retry_base_ms, 1, 600000},
       {"HUB_RELAY_BATCH", &s.relay_batch, 1, 100000},
       {"HUB_RELAY_POLL_MS", &s.relay_poll_ms, 1, 600000},
+      {"HUB_RELAY_GRACE_MS", &s.relay_grace_ms, 0, 3600000},
   };
   for (const auto& is : ints) {
     if (has(is.name)) *is.field = ParseInt(is.name, get(is.name), is.min, is.max);

@@ -39,6 +39,7 @@ struct Settings {
   int retry_base_ms = 100;          // first backoff; doubles per attempt, with jitter
   int relay_batch = 2000;           // outbox rows published per round
   int relay_poll_ms = 500;          // relay polling fallback when no NOTIFY arrives
+  int relay_grace_ms = 40000;       // rows younger than this are left to the worker that committed them
 };
 
 // One recognised setting: env name, flag name, help text, default shown in --help.

@@ -66,7 +66,10 @@ class PipelineTest : public ::testing::Test {
         {"HUB_HTTP_ADDR", "127.0.0.1:0"},        {"HUB_SESSION_TIMEOUT_MS", "4000"},
         {"HUB_FETCH_WAIT_MS", "5"},              {"HUB_SHUTDOWN_TIMEOUT", "20"},
         {"HUB_RETRY_BASE_MS", "50"},             {"HUB_LOG_LEVEL", "info"},
-        {"HUB_KAFKA_GROUP", "hub-e2e"}};
+        {"HUB_KAFKA_GROUP", "hub-e2e"},
+        // Rows a killed worker committed but did not publish are the relay's
+        // after this long (40 s by default).
+        {"HUB_RELAY_GRACE_MS", "2000"}};
     for (auto& [k, v] : extra) env[k] = v;
     return std::make_unique<ChildProcess>(HUB_BINARY, std::vector<std::string>{"run"}, env);
   }

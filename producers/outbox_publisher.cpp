@@ -1,0 +1,153 @@
+#include "producers/outbox_publisher.hpp"
+
+#include <pqxx/pqxx>
+
+#include "common/log.hpp"
+#include "producers/outbox_message.hpp"
+#include "store/pg_array.hpp"
+
+namespace hub::producers {
+namespace {
+
+constexpr const char* kDeleteRows = "hub_publisher_delete_rows";
+// (shard, id) is the outbox's key: one index probe per row.
+constexpr const char* kDeleteRowsText =
+    "DELETE FROM outbox o USING unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
+    " WHERE o.shard = d.shard AND o.id = d.id";
+constexpr std::chrono::milliseconds kDeliveryMargin{5000};
+
+}  // namespace
+
+OutboxPublisher::OutboxPublisher(PublisherOptions options, KafkaProducer& producer, common::Metrics& metrics)
+    : options_(std::move(options)), producer_(producer), metrics_(metrics) {}
+
+OutboxPublisher::~OutboxPublisher() { Stop(std::chrono::steady_clock::now()); }
+
+void OutboxPublisher::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+bool OutboxPublisher::Submit(store::CommittedOutbox&& rows) {
+  if (rows.rows.empty()) return true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || !started_ || queued_messages_ + rows.rows.size() > options_.max_queued) return false;
+    queued_messages_ += rows.rows.size();
+    queue_.push_back(std::move(rows));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+size_t OutboxPublisher::Queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_messages_;
+}
+
+void OutboxPublisher::Stop(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_deadline_.Set(deadline);
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxPublisher::Run() {
+  std::vector<store::CommittedOutbox> round;
+  for (;;) {
+    round.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() || (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_.Get())) {
+        if (!queue_.empty())
+          common::LogWarn("outbox publisher stopped with rows queued; the relay publishes them",
+                          {{"messages", queued_messages_}});
+        queue_.clear();
+        queued_messages_ = 0;
+        return;
+      }
+      size_t taken = 0;
+      while (!queue_.empty() && (taken == 0 || taken + queue_.front().rows.size() <= options_.max_per_round)) {
+        taken += queue_.front().rows.size();
+        round.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_messages_ -= taken;
+    }
+    Publish(round);
+  }
+}
+
+void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
+  std::deque<std::string> storage;  // header strings parsed from the rows
+  std::vector<ProducerMessage> messages;
+  for (const auto& b : batches) {
+    for (const auto& r : b.rows) {
+      messages.emplace_back();
+      BuildOutboxMessage(b.topic(r), b.key(r), b.payload(r), b.headers(r), storage, messages.back());
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(producer_.options().message_timeout_ms) + kDeliveryMargin;
+  std::vector<Delivery> deliveries = producer_.ProduceBatch(messages, deadline, &stop_deadline_);
+
+  store::PgArray shards, ids;
+  size_t delivered = 0, failed = 0, i = 0;
+  const Delivery* first_failure = nullptr;
+  for (const auto& b : batches) {
+    for (const auto& r : b.rows) {
+      const Delivery& d = deliveries[i++];
+      if (d.ok) {
+        shards.AddInt(r.shard);
+        ids.AddInt(r.id);
+        ++delivered;
+      } else {
+        ++failed;
+        if (!first_failure) first_failure = &d;
+      }
+    }
+  }
+  metrics_.outbox_published.fetch_add(delivered);
+  if (failed > 0) {
+    metrics_.outbox_publish_errors.fetch_add(failed);
+    common::LogWarn("outbox rows not published from memory; the relay retries them after its grace period",
+                    {{"failed", failed},
+                     {"error", first_failure->error},
+                     {"permanent", first_failure->retry == common::Retry::kPermanent ? "true" : "false"}});
+  }
+  if (delivered > 0) DeleteDelivered(shards.str(), ids.str(), delivered);
+}
+
+void OutboxPublisher::DeleteDelivered(const std::string& shards, const std::string& ids, size_t rows) {
+  // Two attempts (the second on a fresh connection).  A row that stays is
+  // published again by the relay: a duplicate, never a loss.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (!conn_ || !conn_->is_open()) {
+        conn_ = std::make_unique<pqxx::connection>(options_.database_url);
+        {
+          // Losing a DELETE in a crash only means publishing the row again.
+          pqxx::nontransaction setup(*conn_);
+          setup.exec("SET synchronous_commit = off");
+        }
+        conn_->prepare(kDeleteRows, kDeleteRowsText);
+      }
+      pqxx::nontransaction tx(*conn_);
+      tx.exec_prepared(kDeleteRows, shards, ids);
+      return;
+    } catch (const std::exception& e) {
+      conn_.reset();
+      if (attempt == 1)
+        common::LogWarn("published outbox rows could not be deleted; the relay will publish them again",
+                        {{"rows", rows}, {"error", e.what()}});
+    }
+  }
+}
+
+}  // namespace hub::producers

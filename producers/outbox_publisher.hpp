@@ -1,0 +1,89 @@
+#pragma once
+// hub::producers::OutboxPublisher — publishes the outbox rows of committed
+// transactions straight from memory, then deletes them.
+//
+// Why: reading the rows back (NOTIFY, wake the relay, SELECT) put a database
+// round trip and a relay round between COMMIT and the broker, and the SELECT
+// cost PostgreSQL CPU on every event.  The lanes hand each committed batch
+// here instead (BatchApplier's commit hook); the relay (OutboxRelay) only
+// publishes rows older than its grace period: those of a worker that crashed
+// after COMMIT, or whose delivery failed.
+//
+// Guarantees (unchanged from the relay's): a row is deleted only after the
+// broker acknowledged its message, so every committed event is published at
+// least once.  A row is published twice only if the worker dies between the
+// acknowledgement and the DELETE, or the DELETE fails, or the delivery outlasts
+// the relay's grace period.  Per key, messages are produced in commit order
+// (a key's rows come from one lane, in order; the queue is FIFO; the producer
+// is idempotent); a failed message is left to the relay and so may arrive
+// after newer ones of its key.
+//
+// Memory is bounded: beyond `max_queued` messages, Submit refuses the batch
+// and its rows wait for the relay instead.
+//
+// Threads: Submit from any thread (the lanes); one publishing thread owns the
+// database connection used for the DELETEs.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/metrics.hpp"
+#include "producers/kafka_producer.hpp"
+#include "store/outbox_batch.hpp"
+
+namespace hub::producers {
+
+struct PublisherOptions {
+  std::string database_url;
+  size_t max_queued = 50000;   // messages waiting; beyond this batches are left to the relay
+  size_t max_per_round = 10000;  // messages produced (and deleted) together
+};
+
+class OutboxPublisher {
+ public:
+  OutboxPublisher(PublisherOptions options, KafkaProducer& producer, common::Metrics& metrics);
+  ~OutboxPublisher();  // Stop(now) if still running
+  OutboxPublisher(const OutboxPublisher&) = delete;
+  OutboxPublisher& operator=(const OutboxPublisher&) = delete;
+
+  void Start();
+  // Takes the rows of one committed transaction.  False when they were not
+  // taken (queue full, or stopping): they stay in the outbox for the relay.
+  bool Submit(store::CommittedOutbox&& rows);
+  // Publishes what is queued until it is empty or `deadline` passes (the rest
+  // stays in the outbox for the relay), then joins the thread.
+  void Stop(std::chrono::steady_clock::time_point deadline);
+
+  // Messages queued and not yet taken by a round.
+  size_t Queued() const;
+
+ private:
+  void Run();
+  void Publish(std::vector<store::CommittedOutbox>& batches);
+  void DeleteDelivered(const std::string& shards, const std::string& ids, size_t rows);
+
+  PublisherOptions options_;
+  KafkaProducer& producer_;
+  common::Metrics& metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<store::CommittedOutbox> queue_;
+  size_t queued_messages_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+  SharedDeadline stop_deadline_;
+
+  std::unique_ptr<pqxx::connection> conn_;  // publishing thread only
+  std::thread thread_;
+};
+
+}  // namespace hub::producers

@@ -1,0 +1,154 @@
+// OutboxPublisher: committed outbox rows are published from memory and then
+// deleted; rows whose delivery failed stay for the relay, which leaves young
+// rows alone (its grace period) and takes the old ones.  Real PostgreSQL, the
+// librdkafka mock cluster, a separate consumer.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "common/metrics.hpp"
+#include "producers/kafka_producer.hpp"
+#include "producers/outbox_publisher.hpp"
+#include "producers/outbox_relay.hpp"
+#include "store/connection.hpp"
+#include "store/outbox_batch.hpp"
+#include "tests/support/kafka_client.hpp"
+#include "tests/support/mock_kafka.hpp"
+#include "tests/support/pg_fixture.hpp"
+#include "tests/support/process.hpp"
+
+namespace hub::producers {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr const char* kTopic = "hub.test.published";
+constexpr int16_t kApiKeyProduce = 0;
+
+class OutboxPublisherTest : public ::testing::Test {
+ protected:
+  OutboxPublisherTest() { kafka_.CreateTopic(kTopic, 4); }
+
+  ProducerOptions FastFailingProducer() {
+    ProducerOptions po;
+    po.brokers = kafka_.bootstraps();
+    po.message_timeout_ms = 3000;
+    return po;
+  }
+
+  // Commits `n` outbox rows (keys k0..k4) in one transaction, as a lane does,
+  // and returns them as the lane hands them over.
+  store::CommittedOutbox Commit(int first, int n) {
+    store::OutboxBatch batch;
+    for (int i = first; i < first + n; ++i)
+      batch.Add(kTopic, "k" + std::to_string(i % 5), R"({"seq":)" + std::to_string(i) + "}",
+                i % 2 ? R"({"traceparent":"00-abc-def-01"})" : "{}");
+    auto conn = store::ConnectWorker(db_.url());
+    pqxx::work txn(*conn);
+    batch.Flush(txn, /*notify=*/false);
+    txn.commit();
+    return batch.TakeCommitted();
+  }
+
+  int64_t OutboxRows() {
+    pqxx::connection c(db_.url());
+    pqxx::nontransaction q(c);
+    return q.exec1("SELECT count(*) FROM outbox")[0].as<int64_t>();
+  }
+
+  std::multiset<std::string> Values(const testing::TestConsumer& reader) {
+    std::multiset<std::string> v;
+    for (const auto& m : reader.messages()) v.insert(m.value);
+    return v;
+  }
+
+  testing::MockKafka kafka_{3};
+  testing::PgDatabase db_;
+  common::Metrics metrics_;
+};
+
+TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
+  KafkaProducer producer(FastFailingProducer());
+  PublisherOptions o;
+  o.database_url = db_.url();
+  OutboxPublisher publisher(o, producer, metrics_);
+  publisher.Start();
+  for (int b = 0; b < 10; ++b) ASSERT_TRUE(publisher.Submit(Commit(b * 100, 100)));
+
+  testing::TestConsumer reader(kafka_.bootstraps(), kTopic);
+  ASSERT_TRUE(reader.PollUntil([](const auto& m) { return m.size() >= 1000; }, 30s));
+  EXPECT_TRUE(testing::WaitFor([&] { return OutboxRows() == 0; }, 30s, 10ms));
+  EXPECT_EQ(Values(reader).size(), 1000u);
+  std::map<std::string, int> last_seq;  // per key, increasing
+  for (const auto& m : reader.messages()) {
+    const int seq = std::stoi(m.value.substr(7));
+    auto [it, fresh] = last_seq.emplace(m.key, seq);
+    if (!fresh) {
+      EXPECT_LT(it->second, seq) << m.key;
+      it->second = seq;
+    }
+    EXPECT_EQ(m.headers.at("content-type"), "application/cloudevents+json");
+    if (seq % 2) EXPECT_EQ(m.headers.at("traceparent"), "00-abc-def-01");
+  }
+  EXPECT_EQ(metrics_.outbox_published.load(), 1000u);
+  publisher.Stop(std::chrono::steady_clock::now() + 5s);
+}
+
+TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutItsGrace) {
+  KafkaProducer producer(FastFailingProducer());
+  PublisherOptions o;
+  o.database_url = db_.url();
+  OutboxPublisher publisher(o, producer, metrics_);
+  publisher.Start();
+  producer.WarmUp({kTopic}, 5s);
+  // Every Produce request is refused for good (not retriable by the client).
+  std::vector<rd_kafka_resp_err_t> errors(50, RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  rd_kafka_mock_push_request_errors_array(kafka_.cluster(), kApiKeyProduce, errors.size(), errors.data());
+  ASSERT_TRUE(publisher.Submit(Commit(0, 20)));
+  ASSERT_TRUE(testing::WaitFor([&] { return metrics_.outbox_publish_errors.load() > 0; }, 30s, 10ms));
+  publisher.Stop(std::chrono::steady_clock::now() + 5s);
+  rd_kafka_mock_clear_request_errors(kafka_.cluster(), kApiKeyProduce);
+  EXPECT_EQ(OutboxRows(), 20 - static_cast<int64_t>(metrics_.outbox_published.load()));
+  const auto left = OutboxRows();
+  ASSERT_GT(left, 0);
+
+  // A relay with a grace period longer than the rows' age leaves them alone...
+  RelayOptions ro;
+  ro.database_url = db_.url();
+  ro.grace_ms = 3600 * 1000;
+  {
+    OutboxRelay patient(ro, producer, metrics_);
+    EXPECT_EQ(patient.PublishOnce(), 0u);
+    EXPECT_EQ(OutboxRows(), left);
+  }  // releases its shards
+  // ...and once they are older than its grace, publishes them.
+  ro.grace_ms = 1;
+  OutboxRelay relay(ro, producer, metrics_);
+  ASSERT_TRUE(testing::WaitFor([&] { relay.PublishOnce(); return OutboxRows() == 0; }, 30s, 10ms));
+  testing::TestConsumer reader(kafka_.bootstraps(), kTopic);
+  EXPECT_TRUE(reader.PollUntil([&](const auto& m) { return static_cast<int64_t>(m.size()) >= 20; }, 30s));
+  EXPECT_EQ(Values(reader).size(), 20u);  // every row, none twice
+}
+
+TEST_F(OutboxPublisherTest, RefusesBatchesBeyondItsQueueBoundAndAfterStop) {
+  KafkaProducer producer(FastFailingProducer());
+  PublisherOptions o;
+  o.database_url = db_.url();
+  o.max_queued = 10;
+  OutboxPublisher publisher(o, producer, metrics_);
+  EXPECT_FALSE(publisher.Submit(Commit(0, 5)));  // not started
+  publisher.Start();
+  EXPECT_FALSE(publisher.Submit(Commit(5, 11)));  // larger than the bound
+  publisher.Stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_FALSE(publisher.Submit(Commit(16, 1)));
+  EXPECT_EQ(OutboxRows(), 17);  // all of them wait for the relay
+}
+
+}  // namespace
+}  // namespace hub::producers

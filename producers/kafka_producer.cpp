@@ -15,6 +15,8 @@ constexpr std::chrono::milliseconds kDeadlineMargin{5000};
 constexpr int kPollMs = 100;
 constexpr std::chrono::milliseconds kCutOffCheck{50};
 constexpr std::chrono::milliseconds kWarmUpMax{2000};
+constexpr std::chrono::milliseconds kRecreateWait{5000};
+constexpr std::chrono::milliseconds kInFlightGrace{2000};
 
 common::LogLevel LevelOf(RdKafka::Event::Severity s) {
   if (s <= RdKafka::Event::EVENT_SEVERITY_ERROR) return common::LogLevel::kError;
@@ -136,6 +138,15 @@ KafkaProducer::KafkaProducer(ProducerOptions options)
   conf_ = MakeKafkaConf(options_.brokers, {});
   SetKafkaProperty(*conf_, "client.id", options_.client_id);
   SetKafkaProperty(*conf_, "enable.idempotence", "true");
+  // Without it, a batch the broker rejects for good (INVALID_RECORD, ...) is
+  // failed while librdkafka bumps the epoch, renumbers and SENDS the
+  // partition's later batches: they are written ahead of the failed messages,
+  // which their owner can only publish again after them (per-key order broken,
+  // successors duplicated).  With it, such an error is fatal instead: nothing
+  // more is sent, the poll thread recreates the handle, every message still
+  // outstanding fails (transient) and is produced again in order.
+  // (Message timeouts are not covered: see linger_ms in the header.)
+  SetKafkaProperty(*conf_, "enable.gapless.guarantee", "true");
   SetKafkaProperty(*conf_, "acks", "all");
   SetKafkaProperty(*conf_, "linger.ms", std::to_string(options_.linger_ms));
   SetKafkaProperty(*conf_, "message.timeout.ms", std::to_string(options_.message_timeout_ms));
@@ -155,6 +166,10 @@ KafkaProducer::KafkaProducer(ProducerOptions options)
   if (conf_->get("enable.idempotence", value) != RdKafka::Conf::CONF_OK || value != "true") {
     throw common::ConfigError(
         "HUB_KAFKA_CONFIG: enable.idempotence must stay true (the outbox relay relies on it for per-key order)");
+  }
+  if (conf_->get("enable.gapless.guarantee", value) != RdKafka::Conf::CONF_OK || value != "true") {
+    throw common::ConfigError(
+        "HUB_KAFKA_CONFIG: enable.gapless.guarantee must stay true (the outbox relay relies on it for per-key order)");
   }
   std::string err;
   if (conf_->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(callbacks_.get()), err) != RdKafka::Conf::CONF_OK ||
@@ -259,8 +274,11 @@ void KafkaProducer::RecreateHandle() {
     std::string reason;
     handle_->fatal_error(reason);
     common::LogError("recreating the kafka producer after a fatal error", {{"error", reason}});
-    // Outstanding messages fail (transient) and are produced again by their owners.
-    DrainAndDestroyHandle(std::move(handle_), 5000);
+    // Outstanding messages fail (transient) and are produced again by their
+    // owners.  Requests already on the wire are answered first (nothing new is
+    // sent after a fatal error): failing them unanswered would report written
+    // messages as failed, to be published twice.
+    DrainAndDestroyHandle(std::move(handle_), 5000, kInFlightGrace);
   }
   std::string err;
   handle_.reset(RdKafka::Producer::create(conf_.get(), err));
@@ -280,7 +298,11 @@ void KafkaProducer::InjectFatalErrorForTesting() {
   }
 }
 
-void KafkaProducer::DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms) {
+void KafkaProducer::DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms,
+                                          std::chrono::milliseconds inflight_grace) {
+  handle->purge(RdKafka::Producer::PURGE_QUEUE);
+  const auto grace_end = std::chrono::steady_clock::now() + inflight_grace;
+  while (handle->outq_len() > 0 && std::chrono::steady_clock::now() < grace_end) handle->poll(10);
   handle->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   // Serves the delivery reports of the purged messages, so their batches resolve.
@@ -299,6 +321,13 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
                                                   const SharedDeadline* cut_off) {
   const size_t n = messages.size();
   if (n == 0) return {};
+  // After a fatal error the handle refuses every message until the poll thread
+  // has recreated it (milliseconds): wait for that rather than fail the batch.
+  for (auto until = std::min(deadline, std::chrono::steady_clock::now() + kRecreateWait);
+       fatal_.load() && !stop_.load() && std::chrono::steady_clock::now() < until &&
+       !(cut_off && std::chrono::steady_clock::now() >= cut_off->Get());) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   WarmUpNewTopics(messages, cut_off ? std::min(deadline, cut_off->Get()) : deadline);
   auto* batch = new Batch(n);
   auto fail = [&](size_t i, common::Retry retry, std::string error) {

@@ -3,7 +3,10 @@
 //
 // Guarantees: idempotent (enable.idempotence=true, acks=all), so librdkafka's
 // internal retries neither duplicate nor reorder messages within a partition.
-// Tuned for low latency (linger.ms=2, no Nagle, one request in flight per
+// Gapless (enable.gapless.guarantee=true): a batch the broker rejects for good
+// is a fatal error, so no later message of its partition is written ahead of
+// it; the handle is then recreated.
+// Tuned for low latency (linger.ms=0, no Nagle, one request in flight per
 // broker — see the .cpp for the measurement) while allowing large batches
 // (10,000 messages, 1,000,000 queued).  Keys are partitioned with murmur2 (the
 // Java client's partitioner), so a key lands on the same partition whichever
@@ -69,11 +72,17 @@ struct ProducerOptions {
   std::string brokers;
   KafkaProperties extra;  // HUB_KAFKA_CONFIG; applied after our defaults
   std::string client_id = "hubworker";
-  // 2 ms.  0 was measured (relay-side p50 at 1,000 events/s 9.8 -> 6.4 ms) but
-  // reverted: with it, one run of the relay test that injects non-retriable
-  // Produce errors lost 12 of 400 rows (deleted from the outbox, never on the
-  // topic); not reproduced in 34 reruns, cause not yet understood.
-  int linger_ms = 2;
+  // 0: relay-side p50 at 1,000 events/s 9.8 -> 6.4 ms against 2 ms.  Safe now
+  // that the producer is gapless.  linger.ms only decides how a round is split
+  // into batches: with 0 a partition's first messages leave at once and the
+  // rest follow in later batches, and it was a rejected EARLY batch that let
+  // the later ones through (epoch bump + renumbering) ahead of it -- duplicates
+  // and broken key order, not loss: the "lost" rows of the one failed run
+  // were on the topic, the test's reader stopped at 401 messages.  2 ms only
+  // made the split rarer (it still happened under CPU load).  Not covered by
+  // the gapless guarantee: message.timeout.ms expiring for the head of a
+  // partition while a later message of the same round is still sent.
+  int linger_ms = 0;
   // How long librdkafka retries one message internally (broker down, leader
   // change) before reporting it failed.
   int message_timeout_ms = 30000;
@@ -153,7 +162,10 @@ class KafkaProducer {
   void PollLoop();
   void WarmUpNewTopics(const std::vector<ProducerMessage>& messages, std::chrono::steady_clock::time_point deadline);
   void RecreateHandle();  // poll thread only; takes the exclusive lock
-  void DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms);
+  // Fails what is still queued, gives requests on the wire `inflight_grace` to
+  // be answered, fails the rest, serves the delivery reports and destroys.
+  void DrainAndDestroyHandle(std::unique_ptr<RdKafka::Producer> handle, int timeout_ms,
+                             std::chrono::milliseconds inflight_grace = std::chrono::milliseconds(0));
 
   const ProducerOptions options_;
   std::unique_ptr<Callbacks> callbacks_;

@@ -39,7 +39,8 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)
     throw std::runtime_error("kafka consumer callbacks: " + err);
 
-  LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max, opts_.on_outbox_committed};
+  LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max, opts_.on_outbox_committed,
+                 opts_.batch_linger_us};
   for (int i = 0; i < opts_.lanes; ++i)
     lanes_.push_back(std::make_unique<Lane>(i, lo, schemas, dead_letters, completions_, metrics_));
   staged_.resize(lanes_.size());

@@ -37,6 +37,7 @@ struct ConsumeOptions {
   std::string database_url;
   int lanes = 2;
   int batch_max = 2000;
+  int batch_linger_us = 0;
   int max_inflight = 20000;
   int fetch_wait_ms = 10;
   int session_timeout_ms = 10000;

@@ -87,6 +87,9 @@ void Lane::Run() {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
+      if (opts_.batch_linger_us > 0 && queue_.size() < static_cast<size_t>(opts_.batch_max))
+        cv_.wait_for(l, std::chrono::microseconds(opts_.batch_linger_us),
+                     [&] { return stopping_ || queue_.size() >= static_cast<size_t>(opts_.batch_max); });
       const size_t n = std::min(queue_.size(), static_cast<size_t>(opts_.batch_max));
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));

@@ -63,13 +63,23 @@ void OutboxPublisher::Run() {
     round.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      auto ready = [&] { return !queue_.empty() || stopping_; };
+      if (delivered_ == 0) {
+        cv_.wait(lock, ready);
+      } else if (!cv_.wait_until(lock, first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms),
+                                 ready)) {
+        lock.unlock();
+        DeleteDelivered(true);  // nothing new for a while: delete what was delivered
+        continue;
+      }
       if (queue_.empty() || (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_.Get())) {
         if (!queue_.empty())
           common::LogWarn("outbox publisher stopped with rows queued; the relay publishes them",
                           {{"messages", queued_messages_}});
         queue_.clear();
         queued_messages_ = 0;
+        lock.unlock();
+        DeleteDelivered(true);
         return;
       }
       size_t taken = 0;
@@ -97,15 +107,16 @@ void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
                         std::chrono::milliseconds(producer_.options().message_timeout_ms) + kDeliveryMargin;
   std::vector<Delivery> deliveries = producer_.ProduceBatch(messages, deadline, &stop_deadline_);
 
-  store::PgArray shards, ids;
   size_t delivered = 0, failed = 0, i = 0;
   const Delivery* first_failure = nullptr;
   for (const auto& b : batches) {
     for (const auto& r : b.rows) {
       const Delivery& d = deliveries[i++];
       if (d.ok) {
-        shards.AddInt(r.shard);
-        ids.AddInt(r.id);
+        if (delivered_ == 0) first_delivered_ = std::chrono::steady_clock::now();
+        delivered_shards_.AddInt(r.shard);
+        delivered_ids_.AddInt(r.id);
+        ++delivered_;
         ++delivered;
       } else {
         ++failed;
@@ -121,10 +132,19 @@ void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
                      {"error", first_failure->error},
                      {"permanent", first_failure->retry == common::Retry::kPermanent ? "true" : "false"}});
   }
-  if (delivered > 0) DeleteDelivered(shards.str(), ids.str(), delivered);
+  DeleteDelivered(false);
 }
 
-void OutboxPublisher::DeleteDelivered(const std::string& shards, const std::string& ids, size_t rows) {
+void OutboxPublisher::DeleteDelivered(bool force) {
+  if (delivered_ == 0) return;
+  if (!force && delivered_ < options_.delete_batch &&
+      std::chrono::steady_clock::now() < first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms))
+    return;
+  const size_t rows = delivered_;
+  const std::string shards = delivered_shards_.str(), ids = delivered_ids_.str();
+  delivered_shards_.Clear();
+  delivered_ids_.Clear();
+  delivered_ = 0;
   // Two attempts (the second on a fresh connection).  A row that stays is
   // published again by the relay: a duplicate, never a loss.
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -38,13 +38,19 @@
 #include "common/metrics.hpp"
 #include "producers/kafka_producer.hpp"
 #include "store/outbox_batch.hpp"
+#include "store/pg_array.hpp"
 
 namespace hub::producers {
 
 struct PublisherOptions {
   std::string database_url;
   size_t max_queued = 50000;   // messages waiting; beyond this batches are left to the relay
-  size_t max_per_round = 10000;  // messages produced (and deleted) together
+  size_t max_per_round = 10000;  // messages produced together
+  // Delivered rows are deleted in one statement once this many are waiting or
+  // the oldest has waited delete_delay_ms: at low rates one DELETE per round
+  // would cost the database about as much as the events' own writes.
+  size_t delete_batch = 2000;
+  int delete_delay_ms = 100;
 };
 
 class OutboxPublisher {
@@ -68,7 +74,9 @@ class OutboxPublisher {
  private:
   void Run();
   void Publish(std::vector<store::CommittedOutbox>& batches);
-  void DeleteDelivered(const std::string& shards, const std::string& ids, size_t rows);
+  // Deletes the delivered rows collected so far (all of them when `force`,
+  // else only if enough are waiting or the oldest waited long enough).
+  void DeleteDelivered(bool force);
 
   PublisherOptions options_;
   KafkaProducer& producer_;
@@ -82,7 +90,11 @@ class OutboxPublisher {
   bool started_ = false;
   SharedDeadline stop_deadline_;
 
-  std::unique_ptr<pqxx::connection> conn_;  // publishing thread only
+  // Publishing thread only.
+  std::unique_ptr<pqxx::connection> conn_;
+  store::PgArray delivered_shards_, delivered_ids_;
+  size_t delivered_ = 0;
+  std::chrono::steady_clock::time_point first_delivered_{};
   std::thread thread_;
 };
 

@@ -114,6 +114,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.database_url = s.database_url;
   co.lanes = s.worker_threads;
   co.batch_max = s.batch_max;
+  co.batch_linger_us = s.batch_linger_us;
   co.max_inflight = s.max_inflight;
   co.fetch_wait_ms = s.fetch_wait_ms;
   co.session_timeout_ms = s.session_timeout_ms;

@@ -38,6 +38,10 @@
 #   BENCH_PGBENCH_RELAY_CLIENTS="2"   (the variant with the relay's SELECT + DELETE)
 #   BENCH_SCENARIOS="throughput latency backlog pgbench"
 #   BENCH_FSYNC_TEST=1           run pg_test_fsync once (machine facts)
+#   BENCH_FETCH_WAIT_MS=5        fetch.wait.max.ms of the workers (HUB_FETCH_WAIT_MS) and of the
+#                                completion reader: the mock broker holds every fetch that
+#                                finds no data this long, even when data arrives meanwhile
+#                                (a real broker answers at once), so it is part of each hop
 #   BENCH_PG_STATEMENTS=0        1 = load pg_stat_statements (diagnostics; restarts the
 #                                cluster) and write each scenario's top statements
 #   BENCH_BUILD_DIR=build-bench  BENCH_OUT=.local/bench/<UTC time>  BENCH_KEEP_PG=0
@@ -66,6 +70,7 @@ OUT=${BENCH_OUT:-.local/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 PGDIR=.local/pg-bench
 KEEP_PG=${BENCH_KEEP_PG:-0}
 PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
+FETCH_WAIT_MS=${BENCH_FETCH_WAIT_MS:-5}
 
 say() { echo "== $*" >&2; }
 
@@ -176,7 +181,7 @@ dump_statements() {  # dir
     WHERE name IN ('fsync','synchronous_commit','full_page_writes','wal_level','wal_sync_method','shared_buffers',
                    'max_wal_size','checkpoint_timeout','commit_delay','wal_buffers','max_connections')
     ORDER BY name" | sed 's/^/pg /'
-  echo "workload: 100 W1 workflows, $PARTITIONS partitions, HUB_FETCH_WAIT_MS=5, worker lanes ${HUB_WORKER_THREADS:-2} (default), batch max ${HUB_BATCH_MAX:-2000}"
+  echo "workload: 100 W1 workflows, $PARTITIONS partitions, HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS (and the reader's fetch.wait.max.ms), worker lanes ${HUB_WORKER_THREADS:-2} (default), batch max ${HUB_BATCH_MAX:-2000}"
 } >"$OUT/machine.txt"
 if [ "$FSYNC_TEST" = 1 ]; then
   if [ "$(id -u)" -eq 0 ]; then
@@ -219,7 +224,7 @@ start_workers() {  # dir count
   local dir=$1 count=$2 i
   WORKER_PIDS=()
   for ((i = 1; i <= count; i++)); do
-    HUB_DATABASE_URL="$HUB_URL" HUB_KAFKA_BROKERS="$BROKERS" HUB_FETCH_WAIT_MS=5 HUB_HTTP_ADDR=127.0.0.1:0 \
+    HUB_DATABASE_URL="$HUB_URL" HUB_KAFKA_BROKERS="$BROKERS" HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS HUB_HTTP_ADDR=127.0.0.1:0 \
       HUB_SESSION_TIMEOUT_MS=${HUB_SESSION_TIMEOUT_MS:-6000} HUB_LOG_FORMAT=json HUB_SHUTDOWN_TIMEOUT=30 \
       "$BIN" run >"$dir/worker-$i.log" 2>&1 &
     WORKER_PIDS+=($!)
@@ -273,7 +278,7 @@ run_load() {  # dir label workers bench-args...
   wait_assigned "$dir" "$workers" || return 1
   say "$label"
   local rc=0
-  "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" \
+  "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$FETCH_WAIT_MS" \
     --broker-pid "$BROKER_PID" --max-lead "$MAX_LEAD" --label "$label" --dump "$dir/latency.csv" "$@" \
     >>"$RESULTS" 2>>"$dir/bench.log" || rc=$?
   tail -n 1 "$dir/bench.log" >&2
@@ -323,7 +328,7 @@ if has latency; then
         label="fixed rate $rate/s, 1 worker"
       fi
       say "$label"
-      "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" \
+      "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$FETCH_WAIT_MS" \
         --broker-pid "$BROKER_PID" --max-lead "$MAX_LEAD" --label "$label" --rate "$rate" \
         --events $((rate * LAT_SECONDS)) --dump "$dir/latency-$rate.csv" >>"$RESULTS" 2>>"$dir/bench.log" || say "FAILED: $label (logs in $dir)"
       tail -n 1 "$dir/bench.log" >&2

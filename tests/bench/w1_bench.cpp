@@ -438,14 +438,15 @@ class Producer {
 class CompletionReader {
  public:
   CompletionReader(const std::string& brokers, const std::string& topic, const std::string& run_id, int64_t n,
-                   bool dump)
+                   bool dump, int fetch_wait_ms)
       : dump_(dump), prefix_("w1-" + run_id + "-"), seen_(static_cast<size_t>(n), false) {
     std::unique_ptr<RdKafka::Conf> c(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     Set(*c, "bootstrap.servers", brokers);
     Set(*c, "group.id", "hub-bench-reader");  // required by the API; assign() only, no join
     Set(*c, "enable.auto.commit", "false");
-    Set(*c, "fetch.wait.max.ms", "5");  // the mock answers an empty fetch only after this
-    Set(*c, "fetch.error.backoff.ms", "5");
+    // The mock answers an empty fetch only after this (TOOLCHAIN.md).
+    Set(*c, "fetch.wait.max.ms", std::to_string(fetch_wait_ms));
+    Set(*c, "fetch.error.backoff.ms", std::to_string(fetch_wait_ms));
     Set(*c, "enable.partition.eof", "false");
     std::string err;
     consumer_.reset(RdKafka::KafkaConsumer::create(c.get(), err));
@@ -746,7 +747,7 @@ PgCounters ReadPgCounters(const std::string& url) {
 struct LoadConfig {
   std::string brokers, topic_prefix, database_url, label, run_id, compression, dump;
   int64_t events = 0, rate = 0, max_lead = 50000, stall_s = 60;
-  int linger_ms = 5, workflows = 100;
+  int linger_ms = 5, workflows = 100, fetch_wait_ms = 5;
   std::vector<int> worker_pids;
   int pg_pid = 0, broker_pid = 0;
 };
@@ -771,6 +772,7 @@ LoadConfig ReadLoadConfig(const Args& a) {
   // event's `time` is taken before it is produced, so the linger is part of
   // the latency measured.
   c.linger_ms = static_cast<int>(a.num("linger-ms", c.rate > 0 && c.rate <= 2000 ? 1 : 5));
+  c.fetch_wait_ms = static_cast<int>(a.num("fetch-wait-ms", 5));
   c.workflows = static_cast<int>(a.num("workflows", 100));
   c.worker_pids = ParsePids(a.str("worker-pids"));
   c.pg_pid = static_cast<int>(a.num("pg-pid", 0));
@@ -980,7 +982,7 @@ int Load(const Args& a) {
       std::to_string(c.max_lead) + ", " + std::to_string(c.worker_pids.size()) + " worker process(es)");
   Producer p(c.brokers, c.linger_ms, c.compression);
   if (p.Partitions(c.topic_prefix + "workflow.triggered") == 0) throw std::runtime_error("input topic not found");
-  CompletionReader r(c.brokers, c.topic_prefix + "workflow.completed", c.run_id, c.events, !c.dump.empty());
+  CompletionReader r(c.brokers, c.topic_prefix + "workflow.completed", c.run_id, c.events, !c.dump.empty(), c.fetch_wait_ms);
   CpuMeter cpu(c.worker_pids, c.pg_pid, c.broker_pid);
   const PgCounters pg0 = ReadPgCounters(c.database_url);
   ProduceStats ps = ProduceEvents(p, c, &r, &cpu);
@@ -1020,7 +1022,7 @@ int Await(const Args& a) {
   LoadConfig c = ReadLoadConfig(a);
   if (!a.has("run-id")) throw std::invalid_argument("--run-id is required");
   Log(c.label + ": waiting for " + std::to_string(c.events) + " completions of run " + c.run_id);
-  CompletionReader r(c.brokers, c.topic_prefix + "workflow.completed", c.run_id, c.events, !c.dump.empty());
+  CompletionReader r(c.brokers, c.topic_prefix + "workflow.completed", c.run_id, c.events, !c.dump.empty(), c.fetch_wait_ms);
   CpuMeter cpu(c.worker_pids, c.pg_pid, c.broker_pid);
   const PgCounters pg0 = ReadPgCounters(c.database_url);
   const int64_t start = NowUnixMicros();
@@ -1124,7 +1126,7 @@ int PgbenchScript(const Args& a) {
     << b << ") g;\n"
     << "INSERT INTO notifications (id, organization_id, user_id, title, message, type, metadata) "
        "SELECT "
-    << time_ordered_id << " || ':notify', " << SqlQuote(org) << ", " << SqlQuote(n.user_id) << ", " << PerRow(n.title) << ", " << PerRow(n.message) << ", "
+    << time_ordered_id << " || E'\\x3anotify', " << SqlQuote(org) << ", " << SqlQuote(n.user_id) << ", " << PerRow(n.title) << ", " << PerRow(n.message) << ", "
     << SqlQuote(n.type) << ", " << PerRow(n.metadata_json) << "::jsonb FROM generate_series(1, " << b << ") g;\n"
     << "UPDATE automation_workflows w SET execution_count = w.execution_count + c.n, "
        "last_executed = greatest(coalesce(w.last_executed, c.t), c.t) "

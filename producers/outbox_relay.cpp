@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <random>
 
 #include <pqxx/pqxx>
@@ -47,16 +48,18 @@ constexpr const char* kSelectRows = "hub_relay_select_rows";
 // commit order, which is all the relay promises.  (ORDER BY id over all the
 // shards would have to read and sort every pending row of them: quadratic
 // with a backlog.)  The caller rotates the array so no shard waits behind the
-// others for long.  Rows younger than $3 ms are left alone: the worker that
-// committed them publishes them from memory (OutboxPublisher); the relay is
-// for what it could not publish (crash, broker errors).
+// others for long.  Only rows with id <= $3 are taken: see CutoffId().
 constexpr const char* kSelectRowsText =
     "SELECT o.id, o.shard, o.topic, o.kafka_key, o.payload, o.headers::text"
     " FROM unnest($1::smallint[]) AS s(shard)"
     " CROSS JOIN LATERAL (SELECT id, shard, topic, kafka_key, payload, headers FROM outbox"
-    "   WHERE outbox.shard = s.shard AND created_at <= clock_timestamp() - $3::int * interval '1 millisecond'"
-    "   ORDER BY id LIMIT $2) AS o"
+    "   WHERE outbox.shard = s.shard AND outbox.id <= $3 ORDER BY id LIMIT $2) AS o"
     " LIMIT $2";
+
+// The last outbox id handed out (by any session).  A row with an id at most
+// this was inserted before this moment.
+constexpr const char* kLastId = "hub_relay_last_id";
+constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 // (shard, id) is the table's key (migration 0010): one index probe per row.
@@ -207,6 +210,7 @@ void OutboxRelay::Connect() {
   conn->prepare(sql::kReleaseShards, sql::kReleaseShardsText);
   conn->prepare(sql::kReleaseAll, sql::kReleaseAllText);
   conn->prepare(sql::kSelectRows, sql::kSelectRowsText);
+  conn->prepare(sql::kLastId, sql::kLastIdText);
   conn->prepare(sql::kDeleteRows, sql::kDeleteRowsText);
   conn->prepare(sql::kStats, sql::kStatsText);
   {
@@ -313,6 +317,23 @@ void OutboxRelay::Balance(bool force) {
   }
 }
 
+int64_t OutboxRelay::CutoffId(pqxx::transaction_base& tx, int grace_ms) {
+  if (grace_ms <= 0) return std::numeric_limits<int64_t>::max();
+  // Rows younger than the grace period belong to the OutboxPublisher of the
+  // worker that committed them.  Their age is judged by id, not created_at:
+  // every round samples the last id handed out, and the newest sample taken
+  // at least grace_ms ago bounds the ids of rows inserted before then.  An
+  // index range on (shard, id) then reads the old rows only; a created_at
+  // filter had to read (and skip) every young row of the owned shards on
+  // every round (measured: 116 ms per round at full speed).
+  const auto now = std::chrono::steady_clock::now();
+  if (id_samples_.empty() || now - id_samples_.back().first >= std::chrono::milliseconds(100))
+    id_samples_.emplace_back(now, tx.exec_prepared1(sql::kLastId)[0].as<int64_t>());
+  const auto old_enough = now - std::chrono::milliseconds(grace_ms);
+  while (id_samples_.size() >= 2 && id_samples_[1].first <= old_enough) id_samples_.pop_front();
+  return id_samples_.front().first <= old_enough ? id_samples_.front().second : 0;
+}
+
 OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   RoundResult result;
   if (conn_->backendpid() != backend_pid_) throw pqxx::broken_connection("database session changed");
@@ -322,8 +343,10 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   pqxx::result rows;
   {
     pqxx::nontransaction tx(*conn_);
+    const int64_t cutoff = CutoffId(tx, grace_ms);
+    if (cutoff <= 0) return result;  // nothing can be old enough yet
     select_from_shard_ = (select_from_shard_ + 1) % common::kOutboxShards;
-    rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(select_from_shard_), options_.batch, grace_ms);
+    rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(select_from_shard_), options_.batch, cutoff);
   }
   result.selected = rows.size();
   if (rows.empty()) return result;

@@ -69,9 +69,11 @@
 #include <bitset>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -131,6 +133,9 @@ class OutboxRelay {
   void HandleDbFailure(const std::exception& e);
   // Rows younger than grace_ms are left to the publisher that committed them.
   RoundResult Round(bool balance, int grace_ms);
+  // The highest outbox id the relay may take now: everything for grace_ms 0,
+  // else an id handed out at least grace_ms ago (0: none yet).
+  int64_t CutoffId(pqxx::transaction_base& tx, int grace_ms);
   void Balance(bool force);
   void SampleIfDue(bool force);
   void WaitForWork(std::chrono::milliseconds timeout);
@@ -150,6 +155,8 @@ class OutboxRelay {
   bool notified_ = false;
   std::bitset<common::kOutboxShards> owned_;
   int select_from_shard_ = 0;  // where the next round starts walking the owned shards
+  // (when, last outbox id handed out), oldest first: see CutoffId().
+  std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> id_samples_;
   int target_shards_ = common::kOutboxShards;
   std::chrono::steady_clock::time_point next_balance_{};
   std::chrono::steady_clock::time_point next_sample_{};

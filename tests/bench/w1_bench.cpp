@@ -433,7 +433,7 @@ class Producer {
   std::unique_ptr<RdKafka::Producer> p_;
 };
 
-// Reads `hub.workflow.completed` from the beginning of every partition (no
+// Reads `hub.workflow.completed` from the current end of every partition (no
 // group) and keeps what belongs to this run.
 class CompletionReader {
  public:
@@ -462,9 +462,17 @@ class CompletionReader {
       if (partitions == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (partitions == 0) throw std::runtime_error("topic has no partitions: " + topic);
+    // Start at the partitions' current ends: this run's completions all come
+    // later (the reader exists before the first event is produced), and
+    // reading the earlier runs' completions first would delay the first
+    // ones received (measured: ~0.3 s at the start of the second phase).
     std::vector<RdKafka::TopicPartition*> tps;
-    for (int p = 0; p < partitions; ++p)
-      tps.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+    for (int p = 0; p < partitions; ++p) {
+      int64_t low = 0, high = RdKafka::Topic::OFFSET_BEGINNING;
+      if (consumer_->query_watermark_offsets(topic, p, &low, &high, 5000) != RdKafka::ERR_NO_ERROR)
+        high = RdKafka::Topic::OFFSET_BEGINNING;
+      tps.push_back(RdKafka::TopicPartition::create(topic, p, high));
+    }
     consumer_->assign(tps);
     RdKafka::TopicPartition::destroy(tps);
     lat_total_.reserve(seen_.size());

@@ -26,7 +26,7 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_KAFKA_PARTITIONS", "partitions of topics created by the embedded broker", "12"},
       {"HUB_WORKER_THREADS", "processing lanes, each with its own database connection", "2"},
       {"HUB_BATCH_MAX", "events applied in one database transaction at most", "2000"},
-      {"HUB_BATCH_LINGER_US", "a lane woken by fewer than HUB_BATCH_MAX events waits this long (us) for more", "0"},
+      {"HUB_BATCH_LINGER_US", "a lane woken by fewer than HUB_BATCH_MAX events waits this long (us) for more", "2000"},
       {"HUB_MAX_INFLIGHT", "events buffered before partitions are paused", "20000"},
       {"HUB_FETCH_WAIT_MS", "Kafka fetch.wait.max.ms", "10"},
       {"HUB_SESSION_TIMEOUT_MS", "consumer group session timeout (ms)", "10000"},

@@ -71,10 +71,10 @@ struct LaneOptions {
   std::string database_url;
   std::string topic_prefix;
   int batch_max = 2000;
-  OutboxCommitted on_outbox_committed;
+  OutboxCommitted on_outbox_committed;  // null: the relays publish (NOTIFY)
   // A lane that wakes up to fewer than batch_max events waits up to this long
   // for more: fewer, larger transactions when events trickle in.
-  int batch_linger_us = 0;  // null: the relays publish (NOTIFY)
+  int batch_linger_us = 0;
 };
 
 class Lane {

@@ -1,5 +1,7 @@
 #include "producers/outbox_publisher.hpp"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "common/log.hpp"
@@ -33,8 +35,15 @@ void OutboxPublisher::Start() {
 bool OutboxPublisher::Submit(store::CommittedOutbox&& rows) {
   if (rows.rows.empty()) return true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || !started_ || queued_messages_ + rows.rows.size() > options_.max_queued) return false;
+    std::unique_lock<std::mutex> lock(mu_);
+    // Backpressure: the lane waits for room rather than leaving the rows to
+    // the relay, which would publish them only after its grace period.  A
+    // batch larger than the whole bound goes in when the queue is empty.
+    space_cv_.wait(lock, [&] {
+      return stopping_ || !started_ || queued_messages_ == 0 ||
+             queued_messages_ + rows.rows.size() <= options_.max_queued;
+    });
+    if (stopping_ || !started_) return false;
     queued_messages_ += rows.rows.size();
     queue_.push_back(std::move(rows));
   }
@@ -54,6 +63,7 @@ void OutboxPublisher::Stop(std::chrono::steady_clock::time_point deadline) {
   }
   stop_deadline_.Set(deadline);
   cv_.notify_one();
+  space_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -64,7 +74,7 @@ void OutboxPublisher::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       auto ready = [&] { return !queue_.empty() || stopping_; };
-      if (delivered_ == 0) {
+      if (delivered_.empty()) {
         cv_.wait(lock, ready);
       } else if (!cv_.wait_until(lock, first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms),
                                  ready)) {
@@ -90,6 +100,7 @@ void OutboxPublisher::Run() {
       }
       queued_messages_ -= taken;
     }
+    space_cv_.notify_all();
     Publish(round);
   }
 }
@@ -113,10 +124,8 @@ void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
     for (const auto& r : b.rows) {
       const Delivery& d = deliveries[i++];
       if (d.ok) {
-        if (delivered_ == 0) first_delivered_ = std::chrono::steady_clock::now();
-        delivered_shards_.AddInt(r.shard);
-        delivered_ids_.AddInt(r.id);
-        ++delivered_;
+        if (delivered_.empty()) first_delivered_ = std::chrono::steady_clock::now();
+        delivered_.emplace_back(r.shard, r.id);
         ++delivered;
       } else {
         ++failed;
@@ -136,15 +145,21 @@ void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
 }
 
 void OutboxPublisher::DeleteDelivered(bool force) {
-  if (delivered_ == 0) return;
-  if (!force && delivered_ < options_.delete_batch &&
+  if (delivered_.empty()) return;
+  if (!force && delivered_.size() < options_.delete_batch &&
       std::chrono::steady_clock::now() < first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms))
     return;
-  const size_t rows = delivered_;
-  const std::string shards = delivered_shards_.str(), ids = delivered_ids_.str();
-  delivered_shards_.Clear();
-  delivered_ids_.Clear();
-  delivered_ = 0;
+  const size_t rows = delivered_.size();
+  // In key order, as the relay deletes: two deletes of overlapping rows then
+  // lock them in the same order and wait for each other instead of deadlocking.
+  std::sort(delivered_.begin(), delivered_.end());
+  store::PgArray shard_array, id_array;
+  for (const auto& [shard, id] : delivered_) {
+    shard_array.AddInt(shard);
+    id_array.AddInt(id);
+  }
+  delivered_.clear();
+  const std::string shards = shard_array.str(), ids = id_array.str();
   // Two attempts (the second on a fresh connection).  A row that stays is
   // published again by the relay: a duplicate, never a loss.
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -18,8 +18,9 @@
 // is idempotent); a failed message is left to the relay and so may arrive
 // after newer ones of its key.
 //
-// Memory is bounded: beyond `max_queued` messages, Submit refuses the batch
-// and its rows wait for the relay instead.
+// Memory is bounded: beyond `max_queued` messages, Submit blocks the lane
+// until the publisher has taken a round (backpressure: the consumer then
+// buffers in Kafka, bounded by HUB_MAX_INFLIGHT).
 //
 // Threads: Submit from any thread (the lanes); one publishing thread owns the
 // database connection used for the DELETEs.
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -38,13 +40,12 @@
 #include "common/metrics.hpp"
 #include "producers/kafka_producer.hpp"
 #include "store/outbox_batch.hpp"
-#include "store/pg_array.hpp"
 
 namespace hub::producers {
 
 struct PublisherOptions {
   std::string database_url;
-  size_t max_queued = 50000;   // messages waiting; beyond this batches are left to the relay
+  size_t max_queued = 50000;   // messages waiting; beyond this Submit waits
   size_t max_per_round = 10000;  // messages produced together
   // Delivered rows are deleted in one statement once this many are waiting or
   // the oldest has waited delete_delay_ms: at low rates one DELETE per round
@@ -61,8 +62,9 @@ class OutboxPublisher {
   OutboxPublisher& operator=(const OutboxPublisher&) = delete;
 
   void Start();
-  // Takes the rows of one committed transaction.  False when they were not
-  // taken (queue full, or stopping): they stay in the outbox for the relay.
+  // Takes the rows of one committed transaction, waiting while the queue is
+  // full.  False when they were not taken (not started, or stopping): they
+  // stay in the outbox for the relay.
   bool Submit(store::CommittedOutbox&& rows);
   // Publishes what is queued until it is empty or `deadline` passes (the rest
   // stays in the outbox for the relay), then joins the thread.
@@ -83,7 +85,8 @@ class OutboxPublisher {
   common::Metrics& metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;        // work for the publishing thread
+  std::condition_variable space_cv_;  // room in the queue, for Submit
   std::deque<store::CommittedOutbox> queue_;
   size_t queued_messages_ = 0;
   bool stopping_ = false;
@@ -92,8 +95,7 @@ class OutboxPublisher {
 
   // Publishing thread only.
   std::unique_ptr<pqxx::connection> conn_;
-  store::PgArray delivered_shards_, delivered_ids_;
-  size_t delivered_ = 0;
+  std::vector<std::pair<int, int64_t>> delivered_;  // (shard, id) acknowledged, not yet deleted
   std::chrono::steady_clock::time_point first_delivered_{};
   std::thread thread_;
 };

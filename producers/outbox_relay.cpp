@@ -366,7 +366,7 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   // Per shard, only the prefix before the first failure is done: the rest of
   // that shard is published again, after the failed row.
   std::bitset<common::kOutboxShards> blocked;
-  store::PgArray done_shard, done_id;
+  std::vector<std::pair<int, int64_t>> done;  // (shard, id)
   const Delivery* first_failure = nullptr;
   int64_t first_failed_id = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -380,16 +380,21 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
       }
       continue;
     }
-    if (!blocked[shard]) {
-      done_shard.AddInt(shard);
-      done_id.AddInt(rows[i][0].as<int64_t>());
-    }
+    if (!blocked[shard]) done.emplace_back(shard, rows[i][0].as<int64_t>());
   }
-  if (done_id.size() > 0) {
+  if (!done.empty()) {
+    // In key order, as the OutboxPublisher deletes: overlapping deletes (a
+    // row both published) then wait for each other instead of deadlocking.
+    std::sort(done.begin(), done.end());
+    store::PgArray done_shard, done_id;
+    for (const auto& [shard, id] : done) {
+      done_shard.AddInt(shard);
+      done_id.AddInt(id);
+    }
     pqxx::nontransaction tx(*conn_);
     tx.exec_prepared(sql::kDeleteRows, done_shard.str(), done_id.str());
   }
-  result.published = done_id.size();
+  result.published = done.size();
   metrics_.outbox_published.fetch_add(result.published);
   if (result.failed > 0) {
     metrics_.outbox_publish_errors.fetch_add(result.failed);

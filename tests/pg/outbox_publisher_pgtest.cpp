@@ -136,18 +136,20 @@ TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutI
   EXPECT_EQ(Values(reader).size(), 20u);  // every row, none twice
 }
 
-TEST_F(OutboxPublisherTest, RefusesBatchesBeyondItsQueueBoundAndAfterStop) {
+TEST_F(OutboxPublisherTest, TakesABatchLargerThanItsBoundIntoAnEmptyQueueAndNothingWhenNotRunning) {
   KafkaProducer producer(FastFailingProducer());
   PublisherOptions o;
   o.database_url = db_.url();
   o.max_queued = 10;
   OutboxPublisher publisher(o, producer, metrics_);
-  EXPECT_FALSE(publisher.Submit(Commit(0, 5)));  // not started
+  EXPECT_FALSE(publisher.Submit(Commit(0, 5)));  // not started: left to the relay
   publisher.Start();
-  EXPECT_FALSE(publisher.Submit(Commit(5, 11)));  // larger than the bound
+  EXPECT_TRUE(publisher.Submit(Commit(5, 11)));  // larger than the bound, but the queue is empty
+  EXPECT_TRUE(testing::WaitFor([&] { return OutboxRows() == 5; }, 30s, 10ms));
   publisher.Stop(std::chrono::steady_clock::now() + 5s);
-  EXPECT_FALSE(publisher.Submit(Commit(16, 1)));
-  EXPECT_EQ(OutboxRows(), 17);  // all of them wait for the relay
+  EXPECT_FALSE(publisher.Submit(Commit(16, 1)));  // stopped: left to the relay
+  EXPECT_EQ(OutboxRows(), 6);
+  EXPECT_EQ(metrics_.outbox_published.load(), 11u);
 }
 
 }  // namespace

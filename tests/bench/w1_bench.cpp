@@ -14,7 +14,7 @@
 //                   check that the broker kept every event; prints the run id)
 //   await           --brokers B --run-id ID --events N [...]   (backlog: wait for
 //                   the completions of a `produce` run while workers drain it)
-//   pgbench-script  --batch B [--with-relay 1] [--org org_bench] [--workflows 100]   (stdout: a
+//   pgbench-script  --batch B [--with-delete 1] [--org org_bench] [--workflows 100]   (stdout: a
 //                   pgbench script doing W1's writes for B events per transaction,
 //                   with the worker's statements and row contents; run it with
 //                   pgbench -M prepared -D nclients=<clients>)
@@ -1144,19 +1144,17 @@ int PgbenchScript(const Args& a) {
     << "INSERT INTO outbox (shard, topic, kafka_key, payload, headers) "
        "SELECT g % 64, 'hub.workflow.completed', "
     << wf_expr << ", " << PerRow(payload) << ", ('{' || '}')::jsonb FROM generate_series(1, " << b << ") g;\n"
-    << "SELECT pg_notify('hub_outbox', '');\n"
     << "COMMIT;\n";
-  if (a.has("with-relay")) {
-    // What the outbox relay does with those rows (producers/outbox_relay.cpp):
-    // select its shards' oldest rows, then delete them once published.  Client
-    // k of :nclients owns the shards s with s % :nclients = k (pgbench -D nclients=..).
+  if (a.has("with-delete")) {
+    // What the outbox publisher does with those rows once the broker
+    // acknowledged them (producers/outbox_publisher.cpp): one DELETE by
+    // (shard, id), committed asynchronously.  Client k of :nclients deletes
+    // the rows of the shards s with s % :nclients = k (pgbench -D nclients=..).
     const std::string shards =
         "ARRAY(SELECT s FROM generate_series(0, 63) s WHERE s % :nclients = :client_id)::smallint[]";
-    s << "SELECT id, shard, topic, kafka_key, payload, headers::text FROM outbox WHERE shard = ANY(" << shards
-      << ") ORDER BY id LIMIT " << b << ";\n"
+    s << "BEGIN;\nSET LOCAL synchronous_commit = off;\n"
       << "DELETE FROM outbox WHERE (shard, id) IN (SELECT shard, id FROM outbox WHERE shard = ANY(" << shards
-      << ") ORDER BY id LIMIT "
-      << b << ");\n";
+      << ") ORDER BY shard, id LIMIT " << b << ");\nCOMMIT;\n";
   }
   std::cout << s.str();
   return 0;
@@ -1251,7 +1249,7 @@ int Summary(const Args& a) {
               << fmt(num(v, "pg_wal_syncs_per_s"), 1) << " | " << fmt(num(v, "pg_cpu_s_per_1k"), 4) << " |\n";
   }
   if (ceiling > 0)
-    std::cout << "\nDB ceiling (best pgbench of the W1 transaction, relay delete not included): " << fmt(ceiling, 0)
+    std::cout << "\nDB ceiling (best pgbench of the W1 transaction, outbox delete not included): " << fmt(ceiling, 0)
               << " W1 events/s\n";
   return 0;
 }

@@ -11,6 +11,14 @@
 
 namespace hub::producers {
 
+// Deletes published outbox rows: $1 shards and $2 ids, pairwise.  (shard, id)
+// is the outbox's key (migration 0010), so one index probe per row.  Callers
+// pass the pairs sorted, so that two deletes of overlapping rows (publisher
+// and relay) lock them in the same order and wait instead of deadlocking.
+inline constexpr const char* kDeleteOutboxRowsSql =
+    "DELETE FROM outbox o USING unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
+    " WHERE o.shard = d.shard AND o.id = d.id";
+
 // `out` views the arguments and strings appended to `storage` (a deque: its
 // elements never move), so all of them must outlive the produce call.
 void BuildOutboxMessage(std::string_view topic, std::string_view key, std::string_view payload,

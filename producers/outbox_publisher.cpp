@@ -12,10 +12,6 @@ namespace hub::producers {
 namespace {
 
 constexpr const char* kDeleteRows = "hub_publisher_delete_rows";
-// (shard, id) is the outbox's key: one index probe per row.
-constexpr const char* kDeleteRowsText =
-    "DELETE FROM outbox o USING unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
-    " WHERE o.shard = d.shard AND o.id = d.id";
 constexpr std::chrono::milliseconds kDeliveryMargin{5000};
 
 }  // namespace
@@ -171,7 +167,7 @@ void OutboxPublisher::DeleteDelivered(bool force) {
           pqxx::nontransaction setup(*conn_);
           setup.exec("SET synchronous_commit = off");
         }
-        conn_->prepare(kDeleteRows, kDeleteRowsText);
+        conn_->prepare(kDeleteRows, kDeleteOutboxRowsSql);
       }
       pqxx::nontransaction tx(*conn_);
       tx.exec_prepared(kDeleteRows, shards, ids);

@@ -62,10 +62,6 @@ constexpr const char* kLastId = "hub_relay_last_id";
 constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
-// (shard, id) is the table's key (migration 0010): one index probe per row.
-constexpr const char* kDeleteRowsText =
-    "DELETE FROM outbox o USING unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
-    " WHERE o.shard = d.shard AND o.id = d.id";
 
 constexpr const char* kStats = "hub_relay_stats";
 constexpr const char* kStatsText =
@@ -211,7 +207,7 @@ void OutboxRelay::Connect() {
   conn->prepare(sql::kReleaseAll, sql::kReleaseAllText);
   conn->prepare(sql::kSelectRows, sql::kSelectRowsText);
   conn->prepare(sql::kLastId, sql::kLastIdText);
-  conn->prepare(sql::kDeleteRows, sql::kDeleteRowsText);
+  conn->prepare(sql::kDeleteRows, kDeleteOutboxRowsSql);
   conn->prepare(sql::kStats, sql::kStatsText);
   {
     pqxx::nontransaction tx(*conn);

@@ -76,7 +76,7 @@ echo "== Dead letters (hub.deadletter): the demo's missing-workflow and malforme
 kcat -C -b "$BROKERS" -t hub.deadletter -o beginning -e -q -f '%h\n' 2>/dev/null \
   | sed 's/,\([a-z_-]*=\)/\n\1/g' | grep -E '^hub-error(-class)?=' | paste - - || echo "(kcat could not read the topic)"
 echo
-echo "== Outbox (empty once the relay has published everything)"
+echo "== Outbox (empty once everything is published)"
 psql -X "$HUB_DATABASE_URL" -c "SELECT count(*) AS outbox_rows FROM outbox"
 cat <<EOF2
 == Where to look next

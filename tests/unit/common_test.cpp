@@ -65,9 +65,9 @@ TEST(TimeOrderedUuid, IsAUuidStampedWithTheTimeAndDerivedFromTheName) {
 
 TEST(TimeOrderedUuid, SortsByTimeAsText) {
   std::string previous = common::TimeOrderedUuid(0, "s", "z");
-  for (int64_t ms : {int64_t{1}, int64_t{999}, int64_t{1700000000000}, int64_t{1700000000001}, (int64_t{1} << 48) - 1}) {
-    const std::string next = common::TimeOrderedUuid(ms, "s", "a");
-    EXPECT_LT(previous, next) << ms;
+  for (int64_t t : {int64_t{1}, int64_t{999}, int64_t{1700000000000}, int64_t{1700000000001}, (int64_t{1} << 48) - 1}) {
+    const std::string next = common::TimeOrderedUuid(t, "s", "a");
+    EXPECT_TRUE(previous < next) << previous << " !< " << next << " at " << t;
     previous = next;
   }
   // Out of range times are clamped, never wrapped.

@@ -1,11 +1,14 @@
 #pragma once
 // hub::producers::OutboxRelay — publishes the rows of the `outbox` table to
 // Kafka and deletes them once Kafka has them.  Runs in every `hubworker run`
-// process; any number of relays may share one database.
+// process; any number of relays may share one database.  In `run`, the lanes
+// hand their committed rows to an OutboxPublisher, and the relay only takes
+// rows older than RelayOptions::grace_ms (a worker killed after COMMIT, a
+// failed delivery); without publishers (grace 0) it publishes everything.
 //
 // Delivery contract
-//   Writers insert outbox rows in the same transaction as their effects and
-//   NOTIFY hub_outbox before COMMIT.  A row is deleted only after its Kafka
+//   Writers insert outbox rows in the same transaction as their effects (and,
+//   without a publisher, NOTIFY hub_outbox before COMMIT).  A row is deleted only after its Kafka
 //   delivery report says "delivered" (acks=all, idempotent producer): at least
 //   once.  A crash, a lost connection or a Stop deadline between delivery and
 //   DELETE means the row is published again (consumers dedupe by the event's
@@ -30,11 +33,12 @@
 //     is checked, so ownership is never assumed on a new session.
 //
 // One round
-//   1. take free shards (one statement for all of them), 2. SELECT the oldest
-//   `batch` rows of the owned shards ORDER BY id (one statement), 3. produce
+//   1. take free shards (one statement for all of them), 2. SELECT up to
+//   `batch` of the oldest rows, shard after shard in (shard, id) key order,
+//   ids bounded by CutoffId() (one statement), 3. produce
 //   them all (key = kafka_key, value = payload, header content-type:
 //   application/cloudevents+json plus the row's `headers`), 4. wait for every
-//   delivery report, 5. DELETE the delivered rows WHERE id = ANY($1) (one
+//   delivery report, 5. DELETE the delivered (shard, id) pairs (one
 //   statement) — per shard only the prefix before the first failed row: the
 //   rest of that shard is published again after the failed row, so the last
 //   copy of every event of a key comes after its predecessors.  (If Kafka
@@ -48,10 +52,9 @@
 //
 // Known limits: a row Kafka rejects for good (too large, not authorised) is
 // retried forever with backoff and holds back the rest of its shard; the log
-// names its id and hub_outbox_oldest_age_seconds grows.  The SELECT walks the
-// primary key and filters by owned shards: cheap while a relay owns a large
-// share, slower (measured 59 ms for 2,000 rows) when it owns 1 of 64 shards of
-// a 200,000-row backlog.
+// names its id and hub_outbox_oldest_age_seconds grows.  With the producer's
+// gapless guarantee such a rejection is a fatal producer error: the producer
+// is recreated and everything in flight with it fails and is retried.
 //
 // Measured (OutboxRelayTest.OneRelayThroughput: 100,000 rows of 400 bytes,
 // durable PostgreSQL 15, librdkafka mock broker, 2 cores): 55,000–120,000

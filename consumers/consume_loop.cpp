@@ -292,6 +292,7 @@ void ConsumeLoop::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
       keys.push_back(k);
     }
     for (auto& l : lanes_) l->WaitCurrentBatch();
+    if (opts_.on_revoke) opts_.on_revoke();
     // Completions of revoked partitions now carry a stale epoch for failures
     // but their done_through offsets are real: store them before giving up.
     HandleCompletions();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -47,6 +48,11 @@ struct ConsumeOptions {
   // Outbox rows of each committed batch, to publish from memory (called on the
   // lane threads).  Null: the relays find them (NOTIFY).
   OutboxCommitted on_outbox_committed;
+  // Called when partitions are revoked, after the lanes finished their
+  // batches and before the offsets are committed: lets the outbox publisher
+  // get those batches' events out before the partitions' next owner
+  // publishes newer ones of the same keys.
+  std::function<void()> on_revoke;
 };
 
 class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {

@@ -42,9 +42,17 @@ bool OutboxPublisher::Submit(store::CommittedOutbox&& rows) {
     if (stopping_ || !started_) return false;
     queued_messages_ += rows.rows.size();
     queue_.push_back(std::move(rows));
+    ++batches_submitted_;
   }
   cv_.notify_one();
   return true;
+}
+
+bool OutboxPublisher::WaitPublished(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = batches_submitted_;
+  return published_cv_.wait_until(lock, deadline, [&] { return batches_published_ >= target || stopping_; }) &&
+         batches_published_ >= target;
 }
 
 size_t OutboxPublisher::Queued() const {
@@ -60,6 +68,7 @@ void OutboxPublisher::Stop(std::chrono::steady_clock::time_point deadline) {
   stop_deadline_.Set(deadline);
   cv_.notify_one();
   space_cv_.notify_all();
+  published_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -82,8 +91,10 @@ void OutboxPublisher::Run() {
         if (!queue_.empty())
           common::LogWarn("outbox publisher stopped with rows queued; the relay publishes them",
                           {{"messages", queued_messages_}});
+        batches_published_ += queue_.size();  // given up: the relay publishes them
         queue_.clear();
         queued_messages_ = 0;
+        published_cv_.notify_all();
         lock.unlock();
         DeleteDelivered(true);
         return;
@@ -98,6 +109,11 @@ void OutboxPublisher::Run() {
     }
     space_cv_.notify_all();
     Publish(round);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches_published_ += round.size();
+    }
+    published_cv_.notify_all();
   }
 }
 

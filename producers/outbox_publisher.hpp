@@ -70,6 +70,13 @@ class OutboxPublisher {
   // stays in the outbox for the relay), then joins the thread.
   void Stop(std::chrono::steady_clock::time_point deadline);
 
+  // Waits until every batch submitted before the call has been produced and
+  // its deliveries are known (delivered, or failed and left to the relay), or
+  // `deadline` passes; true in the first case.  A partition being revoked
+  // waits here, so that the events its lane committed reach Kafka before the
+  // partition's next owner publishes newer ones of the same keys.
+  bool WaitPublished(std::chrono::steady_clock::time_point deadline);
+
   // Messages queued and not yet taken by a round.
   size_t Queued() const;
 
@@ -91,6 +98,9 @@ class OutboxPublisher {
   size_t queued_messages_ = 0;
   bool stopping_ = false;
   bool started_ = false;
+  uint64_t batches_submitted_ = 0;  // Submit() calls that queued a batch
+  uint64_t batches_published_ = 0;  // of those, the ones whose round finished (FIFO)
+  std::condition_variable published_cv_;
   SharedDeadline stop_deadline_;
 
   // Publishing thread only.

@@ -121,6 +121,9 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.retry_max_attempts = s.retry_max_attempts;
   co.retry_base_ms = s.retry_base_ms;
   co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
+  // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
+  // rows stay for the relay; per-key order may then break, README).
+  co.on_revoke = [&publisher] { publisher.WaitPublished(std::chrono::steady_clock::now() + std::chrono::seconds(5)); };
   consumers::ConsumeLoop loop(co, schemas, dead_letters, metrics);
 
   const auto timeout = std::chrono::seconds(s.shutdown_timeout_s);

@@ -100,6 +100,20 @@ TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
   publisher.Stop(std::chrono::steady_clock::now() + 5s);
 }
 
+TEST_F(OutboxPublisherTest, WaitPublishedReturnsOnceEverythingSubmittedBeforeItIsDelivered) {
+  KafkaProducer producer(FastFailingProducer());
+  PublisherOptions o;
+  o.database_url = db_.url();
+  OutboxPublisher publisher(o, producer, metrics_);
+  publisher.Start();
+  for (int b = 0; b < 3; ++b) ASSERT_TRUE(publisher.Submit(Commit(b * 100, 100)));
+  ASSERT_TRUE(publisher.WaitPublished(std::chrono::steady_clock::now() + 30s));
+  EXPECT_EQ(metrics_.outbox_published.load(), 300u);  // acknowledged before it returned
+  EXPECT_TRUE(publisher.WaitPublished(std::chrono::steady_clock::now()));  // nothing new: at once
+  publisher.Stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(OutboxRows(), 0);  // stopping deletes what was delivered
+}
+
 TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutItsGrace) {
   KafkaProducer producer(FastFailingProducer());
   PublisherOptions o;

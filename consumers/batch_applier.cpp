@@ -1,8 +1,11 @@
 #include "consumers/batch_applier.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
-#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/log.hpp"
 #include "store/connection.hpp"
@@ -11,6 +14,21 @@
 #include "store/statements.hpp"
 
 namespace hub::consumers {
+namespace {
+
+// An event's identity (source, id), as views into its envelope.
+struct Identity {
+  std::string_view source, id;
+  bool operator==(const Identity& o) const { return source == o.source && id == o.id; }
+};
+struct IdentityHash {
+  size_t operator()(const Identity& i) const {
+    const size_t h = std::hash<std::string_view>{}(i.source);
+    return h ^ (std::hash<std::string_view>{}(i.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
+
+}  // namespace
 
 BatchApplier::BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
                            common::Metrics& metrics, OutboxCommitted on_committed)
@@ -129,12 +147,15 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
 
   // Identities: one statement for the whole batch.  Within the batch the first
   // occurrence of an identity wins.
+  // Hash containers keyed by views: identities share long prefixes (one
+  // source), which made ordered sets of strings compare them byte by byte.
   store::PgArray src, eid, topic, part, off;
-  std::set<std::pair<std::string_view, std::string_view>> seen;
+  std::unordered_map<Identity, WorkItem*, IdentityHash> candidate_of;
+  candidate_of.reserve(items.size());
   std::vector<WorkItem*> candidates;
   for (auto* it : items) {
     if (it->state != ItemState::kPending) continue;
-    if (!seen.emplace(it->env.source, it->env.id).second) {
+    if (!candidate_of.emplace(Identity{it->env.source, it->env.id}, it).second) {
       it->state = ItemState::kDuplicate;
       continue;
     }
@@ -145,27 +166,31 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
     part.AddInt(it->in.partition);
     off.AddInt(it->in.offset);
   }
-  std::set<std::pair<std::string, std::string>> fresh_ids;
+  std::unordered_set<const WorkItem*> fresh;  // identities inserted now: not seen before
+  fresh.reserve(candidates.size());
   if (!candidates.empty()) {
     auto rows = txn.exec_prepared(store::sql::kInsertProcessed, src.str(), eid.str(), topic.str(), part.str(), off.str());
-    for (const auto& r : rows) fresh_ids.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+    for (const auto& r : rows) {
+      auto c = candidate_of.find(Identity{std::string_view(r[0].c_str(), r[0].size()),
+                                          std::string_view(r[1].c_str(), r[1].size())});
+      if (c != candidate_of.end()) fresh.insert(c->second);
+    }
   }
   std::vector<WorkItem*> fresh_all;
   for (auto* it : candidates) {
-    if (fresh_ids.count({it->env.source, it->env.id})) fresh_all.push_back(it);
+    if (fresh.count(it)) fresh_all.push_back(it);
     else it->state = ItemState::kDuplicate;
   }
 
   for (auto& [org, group] : by_org) {
     const std::string org_s(org);
     for (const auto& h : handlers_) {
-      std::vector<WorkItem*> fresh;
+      std::vector<WorkItem*> mine;
       for (auto* it : group)
-        if (it->kind == h->kind() && it->state == ItemState::kPending && fresh_ids.count({it->env.source, it->env.id}))
-          fresh.push_back(it);
-      if (fresh.empty()) continue;
+        if (it->kind == h->kind() && it->state == ItemState::kPending && fresh.count(it)) mine.push_back(it);
+      if (mine.empty()) continue;
       set_tenant(org_s);
-      h->Apply(txn, org_s, fresh, outbox_);
+      h->Apply(txn, org_s, mine, outbox_);
     }
   }
   outbox_.Flush(txn, /*notify=*/!on_committed_);

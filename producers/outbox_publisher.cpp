@@ -108,7 +108,13 @@ void OutboxPublisher::Run() {
       queued_messages_ -= taken;
     }
     space_cv_.notify_all();
-    Publish(round);
+    try {
+      Publish(round);
+    } catch (const std::exception& e) {
+      // Not expected (deliveries report their own failures); the rows stay
+      // in the outbox and the relay publishes them after its grace period.
+      common::LogError("outbox publisher round failed; the relay publishes its rows", {{"error", e.what()}});
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       batches_published_ += round.size();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -68,16 +69,23 @@ class OutboxPublisherTest : public ::testing::Test {
     return v;
   }
 
+  // A publisher on this test's database and producer (destroy it before the fixture).
+  std::unique_ptr<OutboxPublisher> MakePublisher(size_t max_queued = PublisherOptions{}.max_queued) {
+    PublisherOptions o;
+    o.database_url = db_.url();
+    o.max_queued = max_queued;
+    return std::make_unique<OutboxPublisher>(o, producer_, metrics_);
+  }
+
   testing::MockKafka kafka_{3};
   testing::PgDatabase db_;
   common::Metrics metrics_;
+  KafkaProducer producer_{FastFailingProducer()};
 };
 
 TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
-  KafkaProducer producer(FastFailingProducer());
-  PublisherOptions o;
-  o.database_url = db_.url();
-  OutboxPublisher publisher(o, producer, metrics_);
+  auto publisher_ptr = MakePublisher();
+  OutboxPublisher& publisher = *publisher_ptr;
   publisher.Start();
   for (int b = 0; b < 10; ++b) ASSERT_TRUE(publisher.Submit(Commit(b * 100, 100)));
 
@@ -101,10 +109,8 @@ TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
 }
 
 TEST_F(OutboxPublisherTest, WaitPublishedReturnsOnceEverythingSubmittedBeforeItIsDelivered) {
-  KafkaProducer producer(FastFailingProducer());
-  PublisherOptions o;
-  o.database_url = db_.url();
-  OutboxPublisher publisher(o, producer, metrics_);
+  auto publisher_ptr = MakePublisher();
+  OutboxPublisher& publisher = *publisher_ptr;
   publisher.Start();
   for (int b = 0; b < 3; ++b) ASSERT_TRUE(publisher.Submit(Commit(b * 100, 100)));
   ASSERT_TRUE(publisher.WaitPublished(std::chrono::steady_clock::now() + 30s));
@@ -115,12 +121,10 @@ TEST_F(OutboxPublisherTest, WaitPublishedReturnsOnceEverythingSubmittedBeforeItI
 }
 
 TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutItsGrace) {
-  KafkaProducer producer(FastFailingProducer());
-  PublisherOptions o;
-  o.database_url = db_.url();
-  OutboxPublisher publisher(o, producer, metrics_);
+  auto publisher_ptr = MakePublisher();
+  OutboxPublisher& publisher = *publisher_ptr;
   publisher.Start();
-  producer.WarmUp({kTopic}, 5s);
+  producer_.WarmUp({kTopic}, 5s);
   // Every Produce request is refused for good (not retriable by the client).
   std::vector<rd_kafka_resp_err_t> errors(50, RD_KAFKA_RESP_ERR_INVALID_RECORD);
   rd_kafka_mock_push_request_errors_array(kafka_.cluster(), kApiKeyProduce, errors.size(), errors.data());
@@ -137,13 +141,13 @@ TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutI
   ro.database_url = db_.url();
   ro.grace_ms = 3600 * 1000;
   {
-    OutboxRelay patient(ro, producer, metrics_);
+    OutboxRelay patient(ro, producer_, metrics_);
     EXPECT_EQ(patient.PublishOnce(), 0u);
     EXPECT_EQ(OutboxRows(), left);
   }  // releases its shards
   // ...and once they are older than its grace, publishes them.
   ro.grace_ms = 1;
-  OutboxRelay relay(ro, producer, metrics_);
+  OutboxRelay relay(ro, producer_, metrics_);
   ASSERT_TRUE(testing::WaitFor([&] { relay.PublishOnce(); return OutboxRows() == 0; }, 30s, 10ms));
   testing::TestConsumer reader(kafka_.bootstraps(), kTopic);
   EXPECT_TRUE(reader.PollUntil([&](const auto& m) { return static_cast<int64_t>(m.size()) >= 20; }, 30s));
@@ -151,11 +155,8 @@ TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutI
 }
 
 TEST_F(OutboxPublisherTest, TakesABatchLargerThanItsBoundIntoAnEmptyQueueAndNothingWhenNotRunning) {
-  KafkaProducer producer(FastFailingProducer());
-  PublisherOptions o;
-  o.database_url = db_.url();
-  o.max_queued = 10;
-  OutboxPublisher publisher(o, producer, metrics_);
+  auto publisher_ptr = MakePublisher(10);
+  OutboxPublisher& publisher = *publisher_ptr;
   EXPECT_FALSE(publisher.Submit(Commit(0, 5)));  // not started: left to the relay
   publisher.Start();
   EXPECT_TRUE(publisher.Submit(Commit(5, 11)));  // larger than the bound, but the queue is empty

@@ -58,7 +58,7 @@ void BatchApplier::EnsureConnected() {
 void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
   EnsureConnected();
   try {
-    ApplyOnce(items);
+    ApplyTransaction(items);
     return;
   } catch (const std::exception& e) {
     outbox_.Clear();
@@ -75,7 +75,7 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
   for (auto* it : items) {
     if (it->state != ItemState::kPending) continue;
     try {
-      ApplyOnce({it});
+      ApplyTransaction({it});
     } catch (const std::exception& e) {
       outbox_.Clear();
       if (store::Classify(e) == common::Retry::kTransient) RethrowTransient(e);
@@ -112,7 +112,32 @@ void BatchApplier::RethrowTransient(const std::exception& e) {
   throw common::TransientError(e.what());
 }
 
-void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
+namespace {
+
+constexpr int kCarefulBatches = 32;
+
+// Thrown by the optimistic identity INSERT of ApplyOnce: an event of the
+// batch was recorded before.  Nothing of the batch has been written yet.
+struct IdentitySeen {};
+
+}  // namespace
+
+void BatchApplier::ApplyTransaction(const std::vector<WorkItem*>& items) {
+  if (careful_batches_ > 0) {
+    --careful_batches_;
+    ApplyOnce(items, /*assume_fresh=*/false);
+    return;
+  }
+  try {
+    ApplyOnce(items, /*assume_fresh=*/true);
+  } catch (const IdentitySeen&) {
+    outbox_.Clear();
+    careful_batches_ = kCarefulBatches;
+    ApplyOnce(items, /*assume_fresh=*/false);
+  }
+}
+
+void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fresh) {
   // Group pending items by organisation, keeping each group in offset order.
   std::map<std::string_view, std::vector<WorkItem*>> by_org;
   for (auto* it : items)
@@ -149,7 +174,8 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
   // occurrence of an identity wins.
   // Hash containers keyed by views: identities share long prefixes (one
   // source), which made ordered sets of strings compare them byte by byte.
-  store::PgArray src, eid, topic, part, off;
+  store::PgArray src(store::PgElement::kText), eid(store::PgElement::kText), topic(store::PgElement::kText),
+      part(store::PgElement::kInt4), off(store::PgElement::kInt8);
   std::unordered_map<Identity, WorkItem*, IdentityHash> candidate_of;
   candidate_of.reserve(items.size());
   std::vector<WorkItem*> candidates;
@@ -168,8 +194,16 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items) {
   }
   std::unordered_set<const WorkItem*> fresh;  // identities inserted now: not seen before
   fresh.reserve(candidates.size());
-  if (!candidates.empty()) {
-    auto rows = txn.exec_prepared(store::sql::kInsertProcessed, src.str(), eid.str(), topic.str(), part.str(), off.str());
+  if (!candidates.empty() && assume_fresh) {
+    try {
+      txn.exec_prepared(store::sql::kInsertProcessedNew, src.param(), eid.param(), topic.param(), part.param(),
+                        off.param());
+    } catch (const pqxx::unique_violation&) {
+      throw IdentitySeen{};  // rolls the transaction back
+    }
+    for (auto* it : candidates) fresh.insert(it);
+  } else if (!candidates.empty()) {
+    auto rows = txn.exec_prepared(store::sql::kInsertProcessed, src.param(), eid.param(), topic.param(), part.param(), off.param());
     for (const auto& r : rows) {
       auto c = candidate_of.find(Identity{std::string_view(r[0].c_str(), r[0].size()),
                                           std::string_view(r[1].c_str(), r[1].size())});

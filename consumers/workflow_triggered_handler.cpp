@@ -38,9 +38,9 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
                                     const std::vector<WorkItem*>& items) {
   std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
   for (auto* it : items) wanted[StringField(it->env.data(), "workflowId")] = nullptr;
-  store::PgArray ids;
+  store::PgArray ids(store::PgElement::kText);
   for (const auto& [id, _] : wanted) ids.Add(id);
-  auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.str());
+  auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.param());
   if (cache_.size() > kMaxCachedWorkflows) cache_.clear();
   for (const auto& row : rows) {
     std::string id = row[0].as<std::string>();
@@ -75,9 +75,16 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
 void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::string& org,
                                      const std::vector<WorkItem*>& fresh, store::OutboxBatch& outbox) {
   if (fresh.empty()) return;
-  store::PgArray id, workflow_id, status, started, completed, duration, inputs, output, error, logs, nodes,
-      tokens, cost, trig_id, trig_source, triggered_by, correlation, traceparent;
-  store::PgArray n_id, n_user, n_title, n_message, n_type, n_meta;
+  using store::PgArray;
+  using store::PgElement;
+  PgArray id(PgElement::kText), workflow_id(PgElement::kText), status(PgElement::kText),
+      started(PgElement::kTimestamptz), completed(PgElement::kTimestamptz), duration(PgElement::kInt4),
+      inputs(PgElement::kJsonb), output(PgElement::kJsonb), error(PgElement::kText), logs(PgElement::kJsonb),
+      nodes(PgElement::kInt4), tokens(PgElement::kInt4), cost(PgElement::kFloat8), trig_id(PgElement::kText),
+      trig_source(PgElement::kText), triggered_by(PgElement::kText), correlation(PgElement::kText),
+      traceparent(PgElement::kText);
+  PgArray n_id(PgElement::kText), n_user(PgElement::kText), n_title(PgElement::kText), n_message(PgElement::kText),
+      n_type(PgElement::kText), n_meta(PgElement::kJsonb);
   struct Counter {
     int n = 0;
     int64_t last_us = 0;
@@ -100,8 +107,8 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     id.Add(exec_id);
     workflow_id.Add(wf.id);
     status.Add(engine::ToString(result.status));
-    started.Add(common::FormatRfc3339(start_us));
-    completed.Add(common::FormatRfc3339(end_us));
+    started.AddTimestamp(start_us);
+    completed.AddTimestamp(end_us);
     duration.AddInt(duration_ms);
     inputs.Add(ValueJson(input));
     if (result.error.empty()) {
@@ -114,7 +121,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     logs.Add(result.logs_json);
     nodes.AddInt(result.nodes_executed);
     tokens.AddInt(result.tokens_used);
-    cost.AddNumber(result.cost);
+    cost.AddFloat(result.cost);
     trig_id.Add(it->env.id);
     trig_source.Add(it->env.source);
     auto opt = [](std::string_view v, store::PgArray& a) { v.empty() ? a.AddNull() : a.Add(v); };
@@ -153,20 +160,20 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     outbox.Add(completed_topic_, wf.id, engine::BuildWorkflowCompleted(ev));
   }
 
-  txn.exec_prepared(store::sql::kInsertExecutions, id.str(), org, workflow_id.str(), status.str(), started.str(),
-                    completed.str(), duration.str(), inputs.str(), output.str(), error.str(), logs.str(), nodes.str(),
-                    tokens.str(), cost.str(), trig_id.str(), trig_source.str(), triggered_by.str(),
-                    correlation.str(), traceparent.str());
+  txn.exec_prepared(store::sql::kInsertExecutions, id.param(), org, workflow_id.param(), status.param(),
+                    started.param(), completed.param(), duration.param(), inputs.param(), output.param(),
+                    error.param(), logs.param(), nodes.param(), tokens.param(), cost.param(), trig_id.param(),
+                    trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param());
   if (n_id.size() > 0)
-    txn.exec_prepared(store::sql::kInsertNotifications, n_id.str(), org, n_user.str(), n_title.str(),
-                      n_message.str(), n_type.str(), n_meta.str());
-  store::PgArray c_id, c_n, c_t;
+    txn.exec_prepared(store::sql::kInsertNotifications, n_id.param(), org, n_user.param(), n_title.param(),
+                      n_message.param(), n_type.param(), n_meta.param());
+  PgArray c_id(PgElement::kText), c_n(PgElement::kInt4), c_t(PgElement::kTimestamptz);
   for (const auto& [wid, c] : counters) {
     c_id.Add(wid);
     c_n.AddInt(c.n);
-    c_t.Add(common::FormatRfc3339(c.last_us));
+    c_t.AddTimestamp(c.last_us);
   }
-  txn.exec_prepared(store::sql::kBumpWorkflowCounters, c_id.str(), c_n.str(), c_t.str());
+  txn.exec_prepared(store::sql::kBumpWorkflowCounters, c_id.param(), c_n.param(), c_t.param());
 }
 
 }  // namespace hub::consumers

@@ -171,13 +171,13 @@ void OutboxPublisher::DeleteDelivered(bool force) {
   // In key order, as the relay deletes: two deletes of overlapping rows then
   // lock them in the same order and wait for each other instead of deadlocking.
   std::sort(delivered_.begin(), delivered_.end());
-  store::PgArray shard_array, id_array;
+  store::PgArray shard_array(store::PgElement::kInt2), id_array(store::PgElement::kInt8);
   for (const auto& [shard, id] : delivered_) {
     shard_array.AddInt(shard);
     id_array.AddInt(id);
   }
   delivered_.clear();
-  const std::string shards = shard_array.str(), ids = id_array.str();
+  const pqxx::binarystring shards = shard_array.param(), ids = id_array.param();
   // Two attempts (the second on a fresh connection).  A row that stays is
   // published again by the relay: a duplicate, never a loss.
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -259,13 +259,13 @@ void OutboxRelay::HandleDbFailure(const std::exception& e) {
   }
 }
 
-std::string OutboxRelay::OwnedShardsArray(int first) const {
-  store::PgArray a;
+pqxx::binarystring OutboxRelay::OwnedShardsArray(int first) const {
+  store::PgArray a(store::PgElement::kInt2);
   for (int i = 0; i < common::kOutboxShards; ++i) {
     const int s = (first + i) % common::kOutboxShards;
     if (owned_[s]) a.AddInt(s);
   }
-  return a.str();
+  return a.param();
 }
 
 void OutboxRelay::SetOwned(int shard, bool owned) {
@@ -285,27 +285,27 @@ void OutboxRelay::Balance(bool force) {
     int surplus = static_cast<int>(owned_.count()) - target_shards_;
     if (surplus > 0) {
       // Hand back the highest shards; nothing of theirs is in flight between rounds.
-      store::PgArray give;
+      store::PgArray give(store::PgElement::kInt4);
       for (int s = common::kOutboxShards - 1; s >= 0 && surplus > 0; --s) {
         if (!owned_[s]) continue;
         give.AddInt(s);
         SetOwned(s, false);
         --surplus;
       }
-      tx.exec_prepared(sql::kReleaseShards, common::kRelayLockClass, give.str());
+      tx.exec_prepared(sql::kReleaseShards, common::kRelayLockClass, give.param());
       common::LogInfo("outbox relay handed shards back",
                       {{"relays", relays}, {"shards_owned", static_cast<int>(owned_.count())}});
     }
   }
   int wanted = target_shards_ - static_cast<int>(owned_.count());
   if (wanted <= 0) return;
-  store::PgArray candidates;
+  store::PgArray candidates(store::PgElement::kInt4);
   for (int i = 0; i < common::kOutboxShards; ++i) {
     int s = (first_shard_ + i) % common::kOutboxShards;
     if (!owned_[s]) candidates.AddInt(s);
   }
   pqxx::nontransaction tx(*conn_);
-  pqxx::result taken = tx.exec_prepared(sql::kTakeShards, common::kRelayLockClass, candidates.str(), wanted);
+  pqxx::result taken = tx.exec_prepared(sql::kTakeShards, common::kRelayLockClass, candidates.param(), wanted);
   for (const auto& row : taken) SetOwned(row[0].as<int>(), true);
   if (!taken.empty()) {
     common::LogInfo("outbox relay took shards", {{"taken", static_cast<int>(taken.size())},
@@ -382,13 +382,13 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
     // In key order, as the OutboxPublisher deletes: overlapping deletes (a
     // row both published) then wait for each other instead of deadlocking.
     std::sort(done.begin(), done.end());
-    store::PgArray done_shard, done_id;
+    store::PgArray done_shard(store::PgElement::kInt2), done_id(store::PgElement::kInt8);
     for (const auto& [shard, id] : done) {
       done_shard.AddInt(shard);
       done_id.AddInt(id);
     }
     pqxx::nontransaction tx(*conn_);
-    tx.exec_prepared(sql::kDeleteRows, done_shard.str(), done_id.str());
+    tx.exec_prepared(sql::kDeleteRows, done_shard.param(), done_id.param());
   }
   result.published = done.size();
   metrics_.outbox_published.fetch_add(result.published);

@@ -144,7 +144,7 @@ class OutboxRelay {
   void WaitForWork(std::chrono::milliseconds timeout);
   void Nap(std::chrono::milliseconds d);  // interruptible by Stop
   // The owned shards as an array literal, starting the walk at shard `first`.
-  std::string OwnedShardsArray(int first = 0) const;
+  pqxx::binarystring OwnedShardsArray(int first = 0) const;
   void SetOwned(int shard, bool owned);
 
   const RelayOptions options_;

@@ -10,6 +10,9 @@ std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
                 "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
                 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[]) "
                 "ON CONFLICT DO NOTHING RETURNING source, event_id");
+  conn->prepare(sql::kInsertProcessedNew,
+                "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])");
   conn->prepare(sql::kInsertOutbox,
                 "INSERT INTO outbox (shard, topic, kafka_key, payload, headers) "
                 "SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "
@@ -27,7 +30,7 @@ std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
                 "u.completed_at, u.duration, u.input, u.output, u.error, u.logs, u.nodes_executed, u.tokens_used, "
                 "u.cost, u.trigger_event_id, u.trigger_source, u.triggered_by, u.correlation_id, u.traceparent "
                 "FROM unnest($1::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], "
-                "$8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::int[], $13::int[], $14::numeric[], "
+                "$8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::int[], $13::int[], $14::float8[], "
                 "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[]) "
                 "AS u(id, workflow_id, status, started_at, completed_at, duration, input, output, error, logs, "
                 "nodes_executed, tokens_used, cost, trigger_event_id, trigger_source, triggered_by, "

@@ -38,7 +38,7 @@ void OutboxBatch::Flush(pqxx::transaction_base& txn, bool notify) {
   // RETURNING yields the rows in the order INSERT ... SELECT FROM unnest()
   // inserted them, which is the arrays' order.
   pqxx::result ids =
-      txn.exec_prepared(sql::kInsertOutbox, shard_.str(), topic_.str(), key_.str(), payload_.str(), headers_.str());
+      txn.exec_prepared(sql::kInsertOutbox, shard_.param(), topic_.param(), key_.param(), payload_.param(), headers_.param());
   if (ids.size() != pending_.rows.size())
     throw std::logic_error("outbox INSERT returned " + std::to_string(ids.size()) + " keys for " +
                            std::to_string(pending_.rows.size()) + " rows");

@@ -54,7 +54,8 @@ class OutboxBatch {
  private:
   uint32_t Append(std::string_view s);
 
-  PgArray shard_, topic_, key_, payload_, headers_;
+  PgArray shard_{PgElement::kInt2}, topic_{PgElement::kText}, key_{PgElement::kText}, payload_{PgElement::kText},
+      headers_{PgElement::kJsonb};
   CommittedOutbox pending_;
 };
 

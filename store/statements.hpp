@@ -5,6 +5,8 @@ namespace hub::store::sql {
 
 // Records identities; returns only those not seen before (the rest are duplicates).
 inline constexpr const char* kInsertProcessed = "hub_insert_processed";
+// Records identities none of which may have been seen: fails (unique_violation) otherwise.
+inline constexpr const char* kInsertProcessedNew = "hub_insert_processed_new";
 inline constexpr const char* kInsertOutbox = "hub_insert_outbox";
 inline constexpr const char* kNotifyOutbox = "hub_notify_outbox";
 inline constexpr const char* kOrganizationExists = "hub_organization_exists";

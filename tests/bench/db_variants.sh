@@ -9,11 +9,16 @@
 #   bash tests/bench/db_variants.sh            (after tests/bench/run.sh has built)
 #
 # Settings: BENCH_BUILD_DIR=build-bench  DBV_SECONDS=15  DBV_CLIENTS=2  DBV_BATCH=1000
-#           DBV_VARIANTS="base no_fk lean_indexes no_fk_lean_indexes no_rls counters_ff50 no_counters
+#           DBV_VARIANTS="base seed_exec_indexes on_conflict lean_indexes no_rls counters_ff50 no_counters
 #                         async_commit batch_100 batch_5000"
-# Variants: no_fk (the per-row foreign-key checks of workflow_executions and
-# notifications dropped), lean_indexes (their organization_id/status indexes
-# dropped), no_rls (row security not forced on the owner), counters_ff50
+# Variants: seed_exec_indexes (workflow_executions with the seeds' separate
+# organization_id, started_at and full status indexes, as before migration
+# 0011), on_conflict (identities recorded with INSERT ... ON CONFLICT DO
+# NOTHING RETURNING, the worker's path after a redelivery, instead of the
+# plain INSERT of its optimistic path), lean_indexes (the remaining
+# organization_id/status indexes of executions/notifications dropped), no_fk
+# (the seed foreign keys that migrations 0009/0010 replaced, a no-op now),
+# no_rls (row security not forced on the owner), counters_ff50
 # (automation_workflows with fillfactor 50, so the counter UPDATE can be HOT),
 # no_counters (no counter UPDATE at all), async_commit (synchronous_commit=off:
 # the share of the WAL flush), batch_N (N events per transaction).
@@ -23,7 +28,7 @@ BUILD=${BENCH_BUILD_DIR:-build-bench}
 SECONDS_EACH=${DBV_SECONDS:-15}
 CLIENTS=${DBV_CLIENTS:-2}
 BATCH=${DBV_BATCH:-1000}
-VARIANTS=${DBV_VARIANTS:-"base no_fk lean_indexes no_fk_lean_indexes no_rls counters_ff50 no_counters async_commit batch_100 batch_5000"}
+VARIANTS=${DBV_VARIANTS:-"base seed_exec_indexes on_conflict lean_indexes no_rls counters_ff50 no_counters async_commit batch_100 batch_5000"}
 BIN=$PWD/$BUILD/bin/hubworker
 BENCH=$PWD/$BUILD/bin/hub_bench_w1
 PGDIR=.local/pg-bench
@@ -66,6 +71,11 @@ ALTER TABLE notifications DROP CONSTRAINT IF EXISTS notifications_organization_i
 ALTER TABLE notifications DROP CONSTRAINT IF EXISTS notifications_user_id_fkey;"
 LEAN_INDEXES="DROP INDEX IF EXISTS workflow_executions_organization_id_idx; DROP INDEX IF EXISTS workflow_executions_status_idx;
 DROP INDEX IF EXISTS notifications_organization_id_idx;"
+# The seeds' executions indexes, as before migration 0011.
+SEED_EXEC_IDX="DROP INDEX workflow_executions_organization_id_started_at_idx; DROP INDEX workflow_executions_status_idx;
+CREATE INDEX workflow_executions_organization_id_idx ON workflow_executions (organization_id);
+CREATE INDEX workflow_executions_started_at_idx ON workflow_executions (started_at);
+CREATE INDEX workflow_executions_status_idx ON workflow_executions (status);"
 NO_RLS="ALTER TABLE workflow_executions NO FORCE ROW LEVEL SECURITY; ALTER TABLE notifications NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE automation_workflows NO FORCE ROW LEVEL SECURITY; ALTER TABLE organizations NO FORCE ROW LEVEL SECURITY;"
 
@@ -80,6 +90,8 @@ for v in $VARIANTS; do
     lean_indexes) ddl=$LEAN_INDEXES ;;
     no_fk_lean_indexes) ddl="$NO_FK $LEAN_INDEXES" ;;
     no_rls) ddl=$NO_RLS ;;
+    seed_exec_indexes) ddl=$SEED_EXEC_IDX ;;
+    on_conflict) ;;
     counters_ff50) ddl="ALTER TABLE automation_workflows SET (fillfactor = 50); VACUUM FULL automation_workflows;" ;;
     no_counters) ;;
     async_commit) opts="-c synchronous_commit=off" ;;
@@ -93,6 +105,9 @@ for v in $VARIANTS; do
   psql -X -q "$DB_ADMIN_URL" -c "VACUUM ANALYZE" -c "CHECKPOINT"
   "$BENCH" pgbench-script --batch "$batch" >"$OUT/$v.sql"
   if [ "$v" = no_counters ]; then sed -i '/^UPDATE automation_workflows/d' "$OUT/$v.sql"; fi
+  if [ "$v" = on_conflict ]; then
+    sed -i '/^INSERT INTO processed_events/s/;$/ ON CONFLICT DO NOTHING RETURNING source, event_id;/' "$OUT/$v.sql"
+  fi
   read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
   t0=$(pg_ticks)
   PGOPTIONS="$opts" pgbench -n -M prepared -f "$OUT/$v.sql" -D nclients="$CLIENTS" -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_EACH" "$HUB_URL" \

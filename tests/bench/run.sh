@@ -74,6 +74,7 @@ PGDIR=.local/pg-bench
 KEEP_PG=${BENCH_KEEP_PG:-0}
 PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
 FETCH_WAIT_MS=${BENCH_FETCH_WAIT_MS:-5}
+FULL_LINGER_MS=${BENCH_FULL_LINGER_MS:-5}
 
 say() { echo "== $*" >&2; }
 
@@ -298,7 +299,7 @@ if has throughput; then
     mkdir -p "$dir"
     fresh_db "$dir"
     start_broker "$dir"
-    if run_load "$dir" "full speed, $w worker(s)" "$w" --events "$N"; then :; else say "FAILED: full speed, $w worker(s) (logs in $dir)"; fi
+    if run_load "$dir" "full speed, $w worker(s)" "$w" --events "$N" --linger-ms "$FULL_LINGER_MS"; then :; else say "FAILED: full speed, $w worker(s) (logs in $dir)"; fi
     scrape_metrics "$dir"
     batch_facts "$dir" >&2
     dump_statements "$dir"

@@ -1121,7 +1121,7 @@ int PgbenchScript(const Args& a) {
     << "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
        "SELECT E'urn\\x3ahub\\x3abench', gen_random_uuid()::text, 'hub.workflow.triggered', g % 12, g "
        "FROM generate_series(1, "
-    << b << ") g ON CONFLICT DO NOTHING RETURNING source, event_id;\n"
+    << b << ") g;\n"  // new identities: the plain INSERT of BatchApplier's optimistic path"
     << "INSERT INTO workflow_executions (id, organization_id, workflow_type, workflow_id, status, started_at, "
        "completed_at, duration, input, output, error, logs, nodes_executed, tokens_used, cost, trigger_event_id, "
        "trigger_source, triggered_by, correlation_id, traceparent) "

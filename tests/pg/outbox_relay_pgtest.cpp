@@ -133,7 +133,9 @@ int64_t SeqOf(const std::string& value) {
 // with the NOTIFY the writers send, as the processing path does.
 void InsertRows(pqxx::connection& conn, int64_t first, int n, int keys, const std::string& headers = "{}",
                 const std::string& created_at_offset = "0 seconds", size_t payload_bytes = 0) {
-  store::PgArray shard, topic, key, payload, hdrs;
+  using store::PgElement;
+  store::PgArray shard(PgElement::kInt2), topic(PgElement::kText), key(PgElement::kText), payload(PgElement::kText),
+      hdrs(PgElement::kJsonb);
   for (int64_t seq = first; seq < first + n; ++seq) {
     std::string k = KeyOf(seq, keys);
     shard.AddInt(common::OutboxShard(k));
@@ -149,7 +151,7 @@ void InsertRows(pqxx::connection& conn, int64_t first, int n, int keys, const st
       "INSERT INTO outbox (shard, topic, kafka_key, payload, headers, created_at)"
       " SELECT s, t, k, p, h, now() - $6::interval"
       " FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS u(s, t, k, p, h)",
-      shard.str(), topic.str(), key.str(), payload.str(), hdrs.str(), created_at_offset);
+      shard.param(), topic.param(), key.param(), payload.param(), hdrs.param(), created_at_offset);
   tx.exec("SELECT pg_notify('hub_outbox', '')");
   tx.commit();
 }

@@ -35,18 +35,62 @@ TEST(FormatRfc3339, AgreesWithGmtimeAndRoundTripsThroughTheParser) {
   }
 }
 
-TEST(PgArray, QuotesAndEscapesEveryElement) {
-  store::PgArray a;
-  a.Add("plain");
-  a.Add(R"({"k":"v\"q"})");
-  a.Add(R"(back\slash)");
+std::string Bytes(const pqxx::binarystring& b) { return std::string(b.get(), b.get() + b.size()); }
+
+TEST(PgArray, WritesTheBinaryArrayFormat) {
+  store::PgArray a(store::PgElement::kText);
+  a.Add("a\"b");
   a.AddNull();
-  a.AddInt(-7);
   a.Add("");
-  EXPECT_EQ(a.str(), R"({"plain","{\"k\":\"v\\\"q\"}","back\\slash",NULL,-7,""})");
-  EXPECT_EQ(a.size(), 6u);
+  using namespace std::string_literals;
+  EXPECT_EQ(Bytes(a.param()),
+            "\0\0\0\1"s      // one dimension
+            "\0\0\0\1"s      // has nulls
+            "\0\0\0\x19"s    // element type 25: text
+            "\0\0\0\3"s      // three elements
+            "\0\0\0\1"s      // lower bound 1
+            "\0\0\0\3a\"b"s  // length, bytes: no escaping
+            "\xff\xff\xff\xff"s  // NULL
+            "\0\0\0\0"s);    // empty string
+  EXPECT_EQ(a.size(), 3u);
   a.Clear();
-  EXPECT_EQ(a.str(), "{}");
+  EXPECT_EQ(Bytes(a.param()), "\0\0\0\0\0\0\0\0\0\0\0\x19"s);  // zero dimensions
+}
+
+TEST(PgArray, WritesTypedElementsBigEndian) {
+  using namespace std::string_literals;
+  const std::string header_tail = "\0\0\0\1\0\0\0\1"s;  // one element, lower bound 1
+  store::PgArray i2(store::PgElement::kInt2);
+  i2.AddInt(-2);
+  EXPECT_EQ(Bytes(i2.param()).substr(20), "\0\0\0\2\xff\xfe"s);
+  store::PgArray i4(store::PgElement::kInt4);
+  i4.AddInt(0x01020304);
+  EXPECT_EQ(Bytes(i4.param()).substr(20), "\0\0\0\4\1\2\3\4"s);
+  store::PgArray i8(store::PgElement::kInt8);
+  i8.AddInt(0x0102030405060708);
+  EXPECT_EQ(Bytes(i8.param()), "\0\0\0\1\0\0\0\0\0\0\0\x14"s + header_tail + "\0\0\0\x08\1\2\3\4\5\6\7\x08"s);
+  store::PgArray j(store::PgElement::kJsonb);
+  j.Add("{}");
+  EXPECT_EQ(Bytes(j.param()).substr(20), "\0\0\0\3\1{}"s);  // jsonb version 1, then the text
+  store::PgArray t(store::PgElement::kTimestamptz);
+  t.AddTimestamp(946684800000001);  // 2000-01-01T00:00:00.000001Z: PostgreSQL's epoch + 1 us
+  EXPECT_EQ(Bytes(t.param()).substr(20), "\0\0\0\x08\0\0\0\0\0\0\0\1"s);
+  store::PgArray f(store::PgElement::kFloat8);
+  f.AddFloat(1.0);
+  EXPECT_EQ(Bytes(f.param()).substr(20), "\0\0\0\x08\x3f\xf0\0\0\0\0\0\0"s);
+}
+
+TEST(PgArray, RefusesElementsOfAnotherTypeOrRange) {
+  store::PgArray i2(store::PgElement::kInt2);
+  EXPECT_THROW(i2.AddInt(40000), std::out_of_range);
+  EXPECT_THROW(i2.Add("x"), std::logic_error);
+  store::PgArray i4(store::PgElement::kInt4);
+  EXPECT_THROW(i4.AddInt(int64_t{1} << 31), std::out_of_range);
+  store::PgArray text(store::PgElement::kText);
+  EXPECT_THROW(text.AddInt(1), std::logic_error);
+  EXPECT_THROW(text.AddTimestamp(0), std::logic_error);
+  EXPECT_THROW(text.AddFloat(0), std::logic_error);
+  EXPECT_EQ(text.size(), 0u);
 }
 
 

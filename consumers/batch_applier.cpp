@@ -28,6 +28,12 @@ struct IdentityHash {
   }
 };
 
+constexpr int kCarefulBatches = 32;
+
+// Thrown by the optimistic identity INSERT of ApplyOnce: an event of the
+// batch was recorded before.  Nothing of the batch has been written yet.
+struct IdentitySeen {};
+
 }  // namespace
 
 BatchApplier::BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
@@ -112,16 +118,6 @@ void BatchApplier::RethrowTransient(const std::exception& e) {
   throw common::TransientError(e.what());
 }
 
-namespace {
-
-constexpr int kCarefulBatches = 32;
-
-// Thrown by the optimistic identity INSERT of ApplyOnce: an event of the
-// batch was recorded before.  Nothing of the batch has been written yet.
-struct IdentitySeen {};
-
-}  // namespace
-
 void BatchApplier::ApplyTransaction(const std::vector<WorkItem*>& items) {
   if (careful_batches_ > 0) {
     --careful_batches_;
@@ -192,8 +188,7 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
     part.AddInt(it->in.partition);
     off.AddInt(it->in.offset);
   }
-  std::unordered_set<const WorkItem*> fresh;  // identities inserted now: not seen before
-  fresh.reserve(candidates.size());
+  // Afterwards the candidates seen before are kDuplicate; the rest stay pending.
   if (!candidates.empty() && assume_fresh) {
     try {
       txn.exec_prepared(store::sql::kInsertProcessedNew, src.param(), eid.param(), topic.param(), part.param(),
@@ -201,27 +196,28 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
     } catch (const pqxx::unique_violation&) {
       throw IdentitySeen{};  // rolls the transaction back
     }
-    for (auto* it : candidates) fresh.insert(it);
   } else if (!candidates.empty()) {
     auto rows = txn.exec_prepared(store::sql::kInsertProcessed, src.param(), eid.param(), topic.param(), part.param(), off.param());
+    std::unordered_set<const WorkItem*> fresh;  // identities inserted now: not seen before
+    fresh.reserve(rows.size());
     for (const auto& r : rows) {
       auto c = candidate_of.find(Identity{std::string_view(r[0].c_str(), r[0].size()),
                                           std::string_view(r[1].c_str(), r[1].size())});
       if (c != candidate_of.end()) fresh.insert(c->second);
     }
+    for (auto* it : candidates)
+      if (!fresh.count(it)) it->state = ItemState::kDuplicate;
   }
   std::vector<WorkItem*> fresh_all;
-  for (auto* it : candidates) {
-    if (fresh.count(it)) fresh_all.push_back(it);
-    else it->state = ItemState::kDuplicate;
-  }
+  for (auto* it : candidates)
+    if (it->state == ItemState::kPending) fresh_all.push_back(it);
 
   for (auto& [org, group] : by_org) {
     const std::string org_s(org);
     for (const auto& h : handlers_) {
       std::vector<WorkItem*> mine;
       for (auto* it : group)
-        if (it->kind == h->kind() && it->state == ItemState::kPending && fresh.count(it)) mine.push_back(it);
+        if (it->kind == h->kind() && it->state == ItemState::kPending) mine.push_back(it);
       if (mine.empty()) continue;
       set_tenant(org_s);
       h->Apply(txn, org_s, mine, outbox_);

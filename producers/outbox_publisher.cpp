@@ -168,8 +168,8 @@ void OutboxPublisher::DeleteDelivered(bool force) {
       std::chrono::steady_clock::now() < first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms))
     return;
   const size_t rows = delivered_.size();
-  // In key order, as the relay deletes: two deletes of overlapping rows then
-  // lock them in the same order and wait for each other instead of deadlocking.
+  // In key order: the probes walk the key's index in order.  (The lock order
+  // of overlapping deletes is the ctid order: kDeleteOutboxRowsSql.)
   std::sort(delivered_.begin(), delivered_.end());
   store::PgArray shard_array(store::PgElement::kInt2), id_array(store::PgElement::kInt8);
   for (const auto& [shard, id] : delivered_) {

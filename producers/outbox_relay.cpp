@@ -379,8 +379,8 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
     if (!blocked[shard]) done.emplace_back(shard, rows[i][0].as<int64_t>());
   }
   if (!done.empty()) {
-    // In key order, as the OutboxPublisher deletes: overlapping deletes (a
-    // row both published) then wait for each other instead of deadlocking.
+    // In key order: the probes walk the key's index in order.  (The lock order
+    // of overlapping deletes is the ctid order: kDeleteOutboxRowsSql.)
     std::sort(done.begin(), done.end());
     store::PgArray done_shard(store::PgElement::kInt2), done_id(store::PgElement::kInt8);
     for (const auto& [shard, id] : done) {

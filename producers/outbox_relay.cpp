@@ -64,9 +64,20 @@ constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 
 constexpr const char* kStats = "hub_relay_stats";
+// Pending rows and the age of the oldest, for the gauges, read through the
+// outbox's key.  Between two autovacuums the table holds every row deleted
+// since the last one; a sequential scan reads all of them on every sample
+// (130 ms per sample, 7.6% of a core, in a 1.2M-event run).  Index entries of
+// dead rows are marked dead by the first scan that meets them and skipped
+// cheaply afterwards, so the count reads the key with sequential scans off
+// (SET LOCAL in the sample's transaction), and the oldest row is the oldest of
+// the shards' first rows: $1 probes.  Measured against 6,000 live rows among
+// 600,000 deleted ones: count 29 ms instead of 82, age 2.6 ms.
 constexpr const char* kStatsText =
-    "SELECT count(*), COALESCE((EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)) * 1000)::bigint, 0)"
-    " FROM outbox";
+    "SELECT (SELECT count(*) FROM outbox),"
+    " COALESCE((SELECT (EXTRACT(EPOCH FROM clock_timestamp() - min(h.created_at)) * 1000)::bigint"
+    "   FROM generate_series(0, $1::int - 1) AS s(shard)"
+    "   CROSS JOIN LATERAL (SELECT created_at FROM outbox WHERE outbox.shard = s.shard ORDER BY id LIMIT 1) AS h), 0)";
 
 }  // namespace sql
 
@@ -407,8 +418,10 @@ void OutboxRelay::SampleIfDue(bool force) {
   auto now = std::chrono::steady_clock::now();
   if (!force && now < next_sample_) return;
   next_sample_ = now + std::chrono::milliseconds(options_.sample_ms);
-  pqxx::nontransaction tx(*conn_);
-  pqxx::row r = tx.exec_prepared1(sql::kStats);
+  pqxx::work tx(*conn_);
+  tx.exec("SET LOCAL enable_seqscan = off");
+  pqxx::row r = tx.exec_prepared1(sql::kStats, common::kOutboxShards);
+  tx.commit();
   metrics_.outbox_pending.store(r[0].as<int64_t>());
   metrics_.outbox_oldest_age_ms.store(r[1].as<int64_t>());
 }

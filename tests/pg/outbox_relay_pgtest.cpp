@@ -377,6 +377,31 @@ TEST_F(OutboxRelayTest, RowsOfShardsHeldElsewhereWaitAndAreCountedAsPending) {
   ExpectAllInKeyOrder(reader.messages(), 10, /*exactly_once=*/true);
 }
 
+// The gauges read the outbox through its key (not a scan of every deleted
+// row): still the exact number of pending rows, and the age of the oldest.
+TEST_F(OutboxRelayTest, GaugesCountPendingRowsAndTheOldestAmongManyDeletedOnes) {
+  pqxx::connection other(db.url());  // holds every shard: nothing is published
+  {
+    pqxx::nontransaction tx(other);
+    tx.exec_params("SELECT pg_advisory_lock($1::int, s) FROM generate_series(0, $2::int - 1) s",
+                   common::kRelayLockClass, common::kOutboxShards);
+  }
+  InsertRows(writer, 0, 3000, 50);
+  {
+    pqxx::nontransaction tx(writer);
+    tx.exec("DELETE FROM outbox");  // dead rows the gauges must not count
+  }
+  InsertRows(writer, 3000, 5, 3, "{}", "30 seconds");
+  InsertRows(writer, 3005, 20, 7, "{}", "1 seconds");
+  KafkaProducer producer(ProducerFor(kafka));
+  common::Metrics metrics;
+  OutboxRelay relay(RelayFor(db), producer, metrics);
+  EXPECT_EQ(relay.PublishOnce(), 0u);
+  EXPECT_EQ(metrics.outbox_pending.load(), 25);
+  EXPECT_GE(metrics.outbox_oldest_age_ms.load(), 30000);
+  EXPECT_LT(metrics.outbox_oldest_age_ms.load(), 60000);
+}
+
 TEST_F(OutboxRelayTest, ProduceRequestsRejectedByTheBrokerAreRetriedAndNothingIsLost) {
   constexpr int kRows = 400;
   InsertRows(writer, 0, kRows, 7);

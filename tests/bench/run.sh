@@ -41,6 +41,8 @@
 #                                overstates the cost; pg_stat_statements of a worker run is accurate)
 #   BENCH_SCENARIOS="throughput latency backlog pgbench"
 #   BENCH_FSYNC_TEST=1           run pg_test_fsync once (machine facts)
+#   BENCH_HALF_LINGER_MS=5       the generator's linger.ms in the half-max-rate run (its latencies
+#                                include it: an event's time is taken before it is produced)
 #   BENCH_FETCH_WAIT_MS=5        fetch.wait.max.ms of the workers (HUB_FETCH_WAIT_MS) and of the
 #                                completion reader: the mock broker holds every fetch that
 #                                finds no data this long, even when data arrives meanwhile
@@ -75,6 +77,7 @@ KEEP_PG=${BENCH_KEEP_PG:-0}
 PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
 FETCH_WAIT_MS=${BENCH_FETCH_WAIT_MS:-5}
 FULL_LINGER_MS=${BENCH_FULL_LINGER_MS:-5}
+HALF_LINGER_MS=${BENCH_HALF_LINGER_MS:-5}
 
 say() { echo "== $*" >&2; }
 
@@ -322,8 +325,10 @@ if has latency; then
       if [ -z "$rate" ] && [ -n "$FULL_1W" ]; then rate=$(awk -v r="$FULL_1W" 'BEGIN { printf "%d", r / 2 }'); fi
       if [ -z "$rate" ] || [ "$rate" -lt 1 ]; then say "skipping the half-max-rate run (no 1-worker result; set BENCH_HALF_RATE)"; continue; fi
       label="fixed rate $rate/s (half max), 1 worker"
+      linger="--linger-ms $HALF_LINGER_MS"
     else
       label="fixed rate $rate/s, 1 worker"
+      linger=""
     fi
     dir=$OUT/latency-$rate
     mkdir -p "$dir"
@@ -338,7 +343,7 @@ if has latency; then
       say "$label"
       "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$FETCH_WAIT_MS" \
         --broker-pid "$BROKER_PID" --max-lead "$MAX_LEAD" --label "$label" --rate "$rate" \
-        --events $((rate * LAT_SECONDS)) --dump "$dir/latency.csv" >>"$RESULTS" 2>>"$dir/bench.log" || say "FAILED: $label (logs in $dir)"
+        --events $((rate * LAT_SECONDS)) --dump "$dir/latency.csv" $linger >>"$RESULTS" 2>>"$dir/bench.log" || say "FAILED: $label (logs in $dir)"
       tail -n 1 "$dir/bench.log" >&2
     fi
     scrape_metrics "$dir"

@@ -41,8 +41,11 @@
 #                                overstates the cost; pg_stat_statements of a worker run is accurate)
 #   BENCH_SCENARIOS="throughput latency backlog pgbench"
 #   BENCH_FSYNC_TEST=1           run pg_test_fsync once (machine facts)
-#   BENCH_HALF_LINGER_MS=5       the generator's linger.ms in the half-max-rate run (its latencies
-#                                include it: an event's time is taken before it is produced)
+#   BENCH_HALF_LINGER_MS=20      the generator's linger.ms in the half-max-rate run.  Its latencies
+#                                include it (an event's time is taken before it is produced), but
+#                                with 5 ms the mock broker's walk over the many small message sets
+#                                (above) grows to ~0.4 core within the 10 s and the tail with it:
+#                                p99 99-195 ms with 5, 104-158 with 10, 54-55 with 20 (PERFORMANCE.md)
 #   BENCH_FETCH_WAIT_MS=5        fetch.wait.max.ms of the workers (HUB_FETCH_WAIT_MS) and of the
 #                                completion reader: the mock broker holds every fetch that
 #                                finds no data this long, even when data arrives meanwhile
@@ -77,7 +80,7 @@ KEEP_PG=${BENCH_KEEP_PG:-0}
 PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
 FETCH_WAIT_MS=${BENCH_FETCH_WAIT_MS:-5}
 FULL_LINGER_MS=${BENCH_FULL_LINGER_MS:-5}
-HALF_LINGER_MS=${BENCH_HALF_LINGER_MS:-5}
+HALF_LINGER_MS=${BENCH_HALF_LINGER_MS:-20}
 
 say() { echo "== $*" >&2; }
 
@@ -324,7 +327,7 @@ if has latency; then
       rate=$HALF_RATE
       if [ -z "$rate" ] && [ -n "$FULL_1W" ]; then rate=$(awk -v r="$FULL_1W" 'BEGIN { printf "%d", r / 2 }'); fi
       if [ -z "$rate" ] || [ "$rate" -lt 1 ]; then say "skipping the half-max-rate run (no 1-worker result; set BENCH_HALF_RATE)"; continue; fi
-      label="fixed rate $rate/s (half max), 1 worker"
+      label="fixed rate $rate/s (half max, generator linger $HALF_LINGER_MS ms), 1 worker"
       linger="--linger-ms $HALF_LINGER_MS"
     else
       label="fixed rate $rate/s, 1 worker"

@@ -180,21 +180,38 @@ void ConsumeLoop::ResumeDueRetries() {
 }
 
 void ConsumeLoop::UpdateBackpressure() {
-  const bool want_pause = inflight_ >= opts_.max_inflight;
-  const bool want_resume = inflight_ <= opts_.max_inflight / 2;
+  // Over the limit the loop first holds: it stops calling consume() and the
+  // events librdkafka has prefetched (up to queued.max.messages.kbytes) wait
+  // there, ready the moment the lanes catch up.  Pausing instead made
+  // librdkafka drop them (pause purges a partition's fetched messages), so
+  // each resume started from an empty queue and a fresh fetch, and the lanes
+  // ran dry at full speed.  A hold does not serve rebalance callbacks, though,
+  // so one that lasts (a database outage, a slow batch) turns into a pause,
+  // under which consume() runs again.
+  constexpr auto kHoldBeforePause = std::chrono::seconds(1);
+  const auto now = std::chrono::steady_clock::now();
+  if (inflight_ >= opts_.max_inflight) {
+    if (!holding_) {
+      holding_ = true;
+      held_since_ = now;
+    }
+  } else if (!bp_paused_) {
+    holding_ = false;
+  }
   std::vector<RdKafka::TopicPartition*> tps;
-  if (!bp_paused_ && want_pause) {
+  if (!bp_paused_ && holding_ && now - held_since_ >= kHoldBeforePause) {
     bp_paused_ = true;
     for (auto& [k, p] : parts_) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
     consumer_->pause(tps);
-  } else if (bp_paused_ && want_resume && !stop_) {
+  } else if (bp_paused_ && inflight_ <= opts_.max_inflight / 2 && !stop_) {
     bp_paused_ = false;
+    holding_ = false;
     for (auto& [k, p] : parts_)
       if (!p.retry_paused) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
     consumer_->resume(tps);
   }
   int64_t paused = 0;
-  for (auto& [k, p] : parts_) paused += (bp_paused_ || p.retry_paused) ? 1 : 0;
+  for (auto& [k, p] : parts_) paused += (bp_paused_ || holding_ || p.retry_paused) ? 1 : 0;
   metrics_.partitions_paused = paused;
   RdKafka::TopicPartition::destroy(tps);
 }
@@ -223,8 +240,11 @@ bool ConsumeLoop::Run() {
       }
     }
     // Poll a burst: the first call may wait a little, the rest only drain.
+    // Held (over the in-flight limit, not paused): wait for the lanes instead.
     int timeout = 10;
-    for (int i = 0; i < kBurst; ++i) {
+    const bool hold = holding_ && !bp_paused_ && !stopping;
+    if (hold) completions_.WaitForPush(std::chrono::milliseconds(timeout));
+    for (int i = 0; i < (hold ? 0 : kBurst); ++i) {
       std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout));
       timeout = 0;
       if (!msg) break;

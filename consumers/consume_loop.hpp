@@ -106,6 +106,11 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   std::map<Key, Partition> parts_;
   int64_t inflight_ = 0;
   bool bp_paused_ = false;
+  // Over max_inflight: consumption is held (consume() not called), which
+  // keeps what librdkafka has prefetched; only a hold longer than
+  // kHoldBeforePause pauses the partitions (see UpdateBackpressure).
+  bool holding_ = false;
+  std::chrono::steady_clock::time_point held_since_{};
   bool closed_ = false;  // close() done (it left the group)
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> drain_ms_{30000};

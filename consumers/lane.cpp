@@ -11,8 +11,16 @@
 namespace hub::consumers {
 
 void CompletionQueue::Push(std::vector<Completion>&& c) {
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto& x : c) items_.push_back(std::move(x));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& x : c) items_.push_back(std::move(x));
+  }
+  cv_.notify_one();
+}
+
+void CompletionQueue::WaitForPush(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, timeout, [&] { return !items_.empty(); });
 }
 
 std::vector<Completion> CompletionQueue::Take() {

@@ -8,6 +8,7 @@
 // everything else runs on the lane's own thread.  Results go back through a
 // CompletionQueue that only the consume-loop thread drains.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -61,9 +62,13 @@ class CompletionQueue {
  public:
   void Push(std::vector<Completion>&& c);
   std::vector<Completion> Take();
+  // Until something is pushed or `timeout` passes (returns at once when
+  // something is queued).
+  void WaitForPush(std::chrono::milliseconds timeout);
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<Completion> items_;
 };
 

@@ -27,7 +27,7 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_WORKER_THREADS", "processing lanes, each with its own database connection", "2"},
       {"HUB_BATCH_MAX", "events applied in one database transaction at most", "2000"},
       {"HUB_BATCH_LINGER_US", "a lane woken by fewer than HUB_BATCH_MAX events waits this long (us) for more", "2000"},
-      {"HUB_MAX_INFLIGHT", "events buffered before partitions are paused", "20000"},
+      {"HUB_MAX_INFLIGHT", "events in flight before consumption is held (the partitions are paused if that lasts over 1 s)", "20000"},
       {"HUB_FETCH_WAIT_MS", "Kafka fetch.wait.max.ms", "10"},
       {"HUB_SESSION_TIMEOUT_MS", "consumer group session timeout (ms)", "10000"},
       {"HUB_RETRY_MAX_ATTEMPTS", "attempts for transient failures before dead-lettering", "5"},

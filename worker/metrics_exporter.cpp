@@ -126,7 +126,7 @@ class HubCollector : public prometheus::Collectable {
                            Load(m_.inflight)));
     out.push_back(OneGauge("hub_partitions_assigned", "Kafka partitions assigned to this worker.",
                            Load(m_.partitions_assigned)));
-    out.push_back(OneGauge("hub_partitions_paused", "Assigned partitions paused for back-pressure.",
+    out.push_back(OneGauge("hub_partitions_paused", "Assigned partitions not being consumed: held or paused for back-pressure, or paused for a retry.",
                            Load(m_.partitions_paused)));
     out.push_back(OneCounter("hub_rebalances_total", "Consumer group rebalances seen.", Load(m_.rebalances)));
     out.push_back(OneCounter("hub_outbox_published_total", "Outbox rows published to Kafka.",

@@ -203,12 +203,15 @@ void ConsumeLoop::UpdateBackpressure() {
     bp_paused_ = true;
     for (auto& [k, p] : parts_) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
     consumer_->pause(tps);
+    common::LogInfo("consumption held for over a second: partitions paused for back-pressure",
+                    {{"inflight", inflight_}, {"partitions", static_cast<int64_t>(parts_.size())}});
   } else if (bp_paused_ && inflight_ <= opts_.max_inflight / 2 && !stop_) {
     bp_paused_ = false;
     holding_ = false;
     for (auto& [k, p] : parts_)
       if (!p.retry_paused) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
     consumer_->resume(tps);
+    common::LogInfo("partitions resumed after back-pressure", {{"inflight", inflight_}});
   }
   int64_t paused = 0;
   for (auto& [k, p] : parts_) paused += (bp_paused_ || holding_ || p.retry_paused) ? 1 : 0;

@@ -444,6 +444,31 @@ TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
   StopWorker(*worker);
 }
 
+TEST_F(PipelineTest, AHoldThatLastsPausesThePartitionsAndNothingIsLostWhenItEnds) {
+  // The identities table is locked against inserts: every batch waits, the
+  // in-flight limit is reached and consumption is held; after a second the
+  // hold becomes a pause (under which the loop serves the consumer again).
+  pqxx::connection locker(db_->admin_url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE processed_events IN SHARE ROW EXCLUSIVE MODE");
+  auto worker = StartWorker({{"HUB_MAX_INFLIGHT", "100"}, {"HUB_BATCH_MAX", "10"}});
+  TestProducer producer(broker_->bootstrap());
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ProduceTriggered(producer, "hold", 0, 2000);
+  const auto has = [&](const char* text) { return worker->StderrText().find(text) != std::string::npos; };
+  ASSERT_TRUE(testing::WaitFor([&] { return has("partitions paused for back-pressure"); }, 60s))
+      << worker->StderrText();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 0);
+  lock.commit();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 2000, 120s))
+      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+  EXPECT_TRUE(has("partitions resumed after back-pressure"));
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 2000);
+  EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), 2000);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  StopWorker(*worker);
+}
+
 TEST_F(PipelineTest, SigtermWithEveryBrokerDownStillExitsWithinTheShutdownTimeout) {
   auto worker = StartWorker({{"HUB_SHUTDOWN_TIMEOUT", "5"}});
   TestProducer producer(broker_->bootstrap());

@@ -26,6 +26,16 @@ constexpr const char* kJoinDeleteSql =
 
 constexpr int kRows = 4000;
 
+// The (shard, id) pairs as the two array parameters the delete takes.
+std::pair<pqxx::binarystring, pqxx::binarystring> KeyParams(const std::vector<std::pair<int, int64_t>>& keys) {
+  store::PgArray shards(store::PgElement::kInt2), ids(store::PgElement::kInt8);
+  for (const auto& [shard, id] : keys) {
+    shards.AddInt(shard);
+    ids.AddInt(id);
+  }
+  return {shards.param(), ids.param()};
+}
+
 class OutboxDeletePlanTest : public ::testing::Test {
  protected:
   void InsertRows(pqxx::connection& c) {
@@ -119,14 +129,10 @@ TEST_F(OutboxDeletePlanTest, ProbesTheKeyOncePerRowAfterAVacuumSawTheOutboxEmpty
   pqxx::nontransaction q(c);
   EXPECT_EQ(q.exec1("SELECT count(*) FROM outbox")[0].as<int64_t>(),
             static_cast<int64_t>(keys.size() - mine.size() - old.size()));
-  store::PgArray shards(store::PgElement::kInt2), ids(store::PgElement::kInt8);
-  for (const auto& [shard, id] : mine) {
-    shards.AddInt(shard);
-    ids.AddInt(id);
-  }
+  const auto [shards, ids] = KeyParams(mine);
   EXPECT_EQ(q.exec_params1("SELECT count(*) FROM outbox o JOIN unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
                            " ON o.shard = d.shard AND o.id = d.id",
-                           shards.param(), ids.param())[0]
+                           shards, ids)[0]
                 .as<int64_t>(),
             0);
 }
@@ -138,14 +144,10 @@ TEST_F(OutboxDeletePlanTest, DeletesNothingElseAndToleratesKeysThatAreGone) {
   const std::vector<std::pair<int, int64_t>> keys = Keys(c);
   std::vector<std::pair<int, int64_t>> some(keys.begin(), keys.begin() + 10);
   some.emplace_back(some.front().first, some.front().second + 1000000);  // no such row
-  store::PgArray shards(store::PgElement::kInt2), ids(store::PgElement::kInt8);
-  for (const auto& [shard, id] : some) {
-    shards.AddInt(shard);
-    ids.AddInt(id);
-  }
+  const auto [shards, ids] = KeyParams(some);
   pqxx::nontransaction q(c);
-  EXPECT_EQ(q.exec_prepared("delete_published", shards.param(), ids.param()).affected_rows(), 10u);
-  EXPECT_EQ(q.exec_prepared("delete_published", shards.param(), ids.param()).affected_rows(), 0u);
+  EXPECT_EQ(q.exec_prepared("delete_published", shards, ids).affected_rows(), 10u);
+  EXPECT_EQ(q.exec_prepared("delete_published", shards, ids).affected_rows(), 0u);
   EXPECT_EQ(q.exec1("SELECT count(*) FROM outbox")[0].as<int64_t>(), kRows - 10);
 }
 

@@ -82,6 +82,21 @@ void Lane::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool Lane::Live(const LaneMessage& m) {
+  const uint32_t current = m.part->epoch.load(std::memory_order_acquire);
+  return m.epoch == current && m.part->failed_epoch != current;
+}
+
+void Lane::Report(std::map<SharedPartition*, Completion>& per) {
+  std::vector<Completion> out;
+  out.reserve(per.size());
+  for (auto& [part, c] : per) {
+    if (c.failed_at >= 0) part->failed_epoch = c.epoch;
+    out.push_back(std::move(c));
+  }
+  completions_.Push(std::move(out));
+}
+
 common::InputKind Lane::KindOf(std::string_view type) {
   if (type == "order.submitted") return common::InputKind::kOrderSubmitted;
   if (type == "integration.webhook") return common::InputKind::kIntegrationWebhook;
@@ -114,17 +129,17 @@ void Lane::Run() {
       std::map<SharedPartition*, Completion> per;
       for (auto& m : batch) {
         Completion& c = per[m.part.get()];
-        if (!c.part) {
-          c.part = m.part;
+        if (!c.part) c.part = m.part;
+        ++c.retired;
+        // Failed at the partition's first live message (stale ones are
+        // dropped; see ProcessBatch).
+        if (c.failed_at < 0 && Live(m)) {
           c.epoch = m.epoch;
           c.failed_at = m.msg->offset();
           c.error = e.what();
         }
-        ++c.retired;
       }
-      std::vector<Completion> out;
-      for (auto& [_, c] : per) out.push_back(std::move(c));
-      completions_.Push(std::move(out));
+      Report(per);
     }
     batch.clear();
     {
@@ -145,12 +160,15 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
 
   for (auto& m : batch) {
     Completion& c = per[m.part.get()];
-    if (!c.part) {
-      c.part = m.part;
-      c.epoch = m.epoch;
-    }
+    if (!c.part) c.part = m.part;
     ++c.retired;
-    if (m.part->epoch.load(std::memory_order_acquire) != m.epoch) continue;  // revoked or rewound: drop
+    if (!Live(m)) continue;  // revoked, rewound or behind a reported failure: dropped (delivered again)
+    // The completion speaks for the live messages only.  After a rewind a
+    // batch can start with a partition's stale messages (queued before the
+    // seek) and go on with the ones fetched again: a failure among the latter
+    // stamped with the stale epoch would be ignored by the consume loop, and
+    // the partition would stall (or later offsets would be stored past it).
+    c.epoch = m.epoch;
     if (pool_.size() <= ptrs.size()) pool_.push_back(std::make_unique<WorkItem>());
     WorkItem* it = pool_[ptrs.size()].get();
     it->Reset();
@@ -284,10 +302,7 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
   metrics_.batch_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
-  std::vector<Completion> out;
-  out.reserve(per.size());
-  for (auto& [_, c] : per) out.push_back(std::move(c));
-  completions_.Push(std::move(out));
+  Report(per);
 }
 
 }  // namespace hub::consumers

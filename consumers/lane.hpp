@@ -8,9 +8,11 @@
 // everything else runs on the lane's own thread.  Results go back through a
 // CompletionQueue that only the consume-loop thread drains.
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +37,11 @@ struct SharedPartition {
   std::string topic;
   int32_t partition = 0;
   std::atomic<uint32_t> epoch{0};
+  // Set by the partition's lane when it reports a failure under `epoch`: its
+  // later messages of that epoch are dropped too, so nothing after the
+  // failure point is applied (out of order, and stored past it) before the
+  // consume loop rewinds.  Only that lane reads or writes it.
+  uint32_t failed_epoch = UINT32_MAX;
 };
 
 struct LaneMessage {
@@ -50,7 +57,7 @@ struct LaneMessage {
 // What a lane did with one partition's messages of one batch.
 struct Completion {
   std::shared_ptr<SharedPartition> part;
-  uint32_t epoch = 0;
+  uint32_t epoch = 0;          // the epoch of the live messages it reports on
   int64_t done_through = -1;  // every offset <= this is finished (applied, duplicate or dead-lettered)
   int64_t failed_at = -1;     // >= 0: transient failure here; later offsets not done either
   std::string error;
@@ -97,6 +104,10 @@ class Lane {
  private:
   void Run();
   void ProcessBatch(std::vector<LaneMessage>& batch);
+  // Marks the partitions that failed (SharedPartition::failed_epoch), then
+  // hands the completions to the consume loop.
+  void Report(std::map<SharedPartition*, Completion>& per);
+  static bool Live(const LaneMessage& m);
   static common::InputKind KindOf(std::string_view type);
 
   const int index_;

@@ -20,7 +20,8 @@
 # (the seed foreign keys that migrations 0009/0010 replaced, a no-op now),
 # no_rls (row security not forced on the owner), counters_ff50
 # (automation_workflows with fillfactor 50, so the counter UPDATE can be HOT),
-# no_counters (no counter UPDATE at all), async_commit (synchronous_commit=off:
+# no_counters (no counter UPDATE at all), c_collation (byte-order collation on
+# the executions' id and workflow_id and the notifications' id), async_commit (synchronous_commit=off:
 # the share of the WAL flush), batch_N (N events per transaction).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,6 +77,11 @@ SEED_EXEC_IDX="DROP INDEX workflow_executions_organization_id_started_at_idx; DR
 CREATE INDEX workflow_executions_organization_id_idx ON workflow_executions (organization_id);
 CREATE INDEX workflow_executions_started_at_idx ON workflow_executions (started_at);
 CREATE INDEX workflow_executions_status_idx ON workflow_executions (status);"
+# Byte-order ("C") collation on the text keys whose values differ row to row;
+# under the cluster's C.UTF-8 each comparison of two different ids goes
+# through strcoll (PostgreSQL 15 fast-paths only "C" and "POSIX").
+C_COLLATION="ALTER TABLE workflow_executions ALTER COLUMN id TYPE text COLLATE \"C\", ALTER COLUMN workflow_id TYPE text COLLATE \"C\";
+ALTER TABLE notifications ALTER COLUMN id TYPE text COLLATE \"C\";"
 NO_RLS="ALTER TABLE workflow_executions NO FORCE ROW LEVEL SECURITY; ALTER TABLE notifications NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE automation_workflows NO FORCE ROW LEVEL SECURITY; ALTER TABLE organizations NO FORCE ROW LEVEL SECURITY;"
 
@@ -90,6 +96,7 @@ for v in $VARIANTS; do
     lean_indexes) ddl=$LEAN_INDEXES ;;
     no_fk_lean_indexes) ddl="$NO_FK $LEAN_INDEXES" ;;
     no_rls) ddl=$NO_RLS ;;
+    c_collation) ddl=$C_COLLATION ;;
     seed_exec_indexes) ddl=$SEED_EXEC_IDX ;;
     on_conflict) ;;
     counters_ff50) ddl="ALTER TABLE automation_workflows SET (fillfactor = 50); VACUUM FULL automation_workflows;" ;;

@@ -338,5 +338,51 @@ TEST(Schema, RunCountersLeaveTheWorkflowsUpdatedAtAlone) {
   EXPECT_EQ(t.exec1("SELECT updated_at > '2000-01-01T00:00:00Z' FROM automation_workflows")[0].as<bool>(), true);
 }
 
+TEST(Schema, ByteOrderIdsKeepTheirIndexesForThePlatformsLookups) {
+  // 0013: the ids the hot path inserts compare byte-wise; lookups with
+  // default-collation parameters and the joins from agent/team executions
+  // (default-collation columns) must still use the indexes, and the foreign
+  // keys that reference (id, organization_id) must still hold.
+  testing::PgDatabase db;
+  pqxx::connection c(db.admin_url());
+  pqxx::work t(c);
+  auto collation = [&](const std::string& table, const std::string& column) {
+    return t.exec_params1("SELECT coalesce(collation_name, '') FROM information_schema.columns "
+                          "WHERE table_name = $1 AND column_name = $2", table, column)[0].as<std::string>();
+  };
+  EXPECT_EQ(collation("workflow_executions", "id"), "C");
+  EXPECT_EQ(collation("workflow_executions", "workflow_id"), "C");
+  EXPECT_EQ(collation("notifications", "id"), "C");
+  t.exec("SET LOCAL enable_seqscan = off");
+  auto plan = [&](const std::string& sql) {
+    std::string text;
+    for (const auto& r : t.exec("EXPLAIN (COSTS OFF) " + sql)) text += r[0].as<std::string>() + "\n";
+    return text;
+  };
+  EXPECT_THAT(plan("SELECT * FROM workflow_executions WHERE id = 'e1'::text"), HasSubstr("Index Scan"));
+  EXPECT_THAT(plan("SELECT * FROM workflow_executions WHERE workflow_id = 'wf'::text"),
+              HasSubstr("workflow_executions_workflow_id_idx"));
+  EXPECT_THAT(plan("SELECT * FROM notifications WHERE id = 'n1'::text"), HasSubstr("notifications_pkey"));
+  EXPECT_THAT(plan("SELECT * FROM agent_executions a JOIN workflow_executions w "
+                   "ON w.id = a.workflow_execution_id AND w.organization_id = a.organization_id WHERE a.id = 'x'"),
+              ::testing::AnyOf(HasSubstr("Index Scan using workflow_executions_id_organization_id_key"),
+                               HasSubstr("Index Scan using workflow_executions_pkey")));
+  // The composite foreign key from agent_executions still matches its parent
+  // byte-wise, and still refuses a missing one.
+  t.exec("INSERT INTO organizations (id, name, slug) VALUES ('org_a', 'A', 'a')");
+  t.exec("INSERT INTO ai_agents (id, organization_id, name) VALUES ('agent', 'org_a', 'Agent')");
+  t.exec("INSERT INTO workflow_executions (id, organization_id, workflow_id) VALUES ('e1', 'org_a', 'wf')");
+  t.exec("INSERT INTO agent_executions (id, organization_id, agent_id, workflow_execution_id, task) "
+         "VALUES ('ae1', 'org_a', 'agent', 'e1', 'task')");
+  t.exec("SAVEPOINT missing");
+  try {
+    t.exec("INSERT INTO agent_executions (id, organization_id, agent_id, workflow_execution_id, task) "
+           "VALUES ('ae2', 'org_a', 'agent', 'E1', 'task')");
+    ADD_FAILURE() << "an execution id that differs only in case was accepted as the parent";
+  } catch (const pqxx::foreign_key_violation& e) {
+    EXPECT_THAT(e.what(), HasSubstr("workflow_execution_id"));
+  }
+}
+
 }  // namespace
 }  // namespace hub

@@ -99,6 +99,20 @@ class PipelineTest : public ::testing::Test {
   }
   size_t distinct() const { return distinct_.size(); }
 
+  // For failure messages, after the worker's log (CI shows the end of the
+  // output): how far the run got.
+  std::string Progress() {
+    std::string out = "\n--- distinct completions received: " + std::to_string(distinct());
+    try {
+      out += "; executions: " + std::to_string(Count("SELECT count(*) FROM workflow_executions")) +
+             "; processed_events: " + std::to_string(Count("SELECT count(*) FROM processed_events")) +
+             "; outbox rows: " + std::to_string(Count("SELECT count(*) FROM outbox"));
+    } catch (const std::exception& e) {
+      out += std::string("; database: ") + e.what();
+    }
+    return out;
+  }
+
   int64_t Count(const std::string& sql) {
     pqxx::connection c(db_->admin_url());
     pqxx::nontransaction q(c);
@@ -148,7 +162,7 @@ TEST_F(PipelineTest, TheSameThousandEventsProducedTwiceGiveAThousandExecutions) 
   ProduceTriggered(producer, "dup", 0, 1000);
   ProduceTriggered(producer, "dup", 0, 1000);
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 1000, 120s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1000, 120s)) << worker->StderrText() << Progress();
   // Both copies are consumed: wait until the worker has stored offsets past all 2,000.
   ASSERT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM processed_events") == 1000; }, 60s, 50ms));
   EXPECT_TRUE(WaitOutboxEmpty(30s));
@@ -219,7 +233,7 @@ TEST_F(PipelineTest, InactiveWorkflowIsRecordedAsCancelledWithItsReason) {
                    {{"content-type", "application/cloudevents+json"}});
   producer.Flush();
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText() << Progress();
   const std::string& v = completions.messages().at(0).value;
   EXPECT_EQ(JsonString(v, "data", "status"), "CANCELLED");
   EXPECT_NE(JsonString(v, "data", "error").find("inactive"), std::string::npos);
@@ -253,7 +267,7 @@ TEST_F(PipelineTest, SigtermUnderLoadExitsCleanlyAndARestartFindsNothingHalfDone
   TestProducer producer(broker_->bootstrap());
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
   ProduceTriggered(producer, "term", 0, 20000);
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 2000, 120s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 2000, 120s)) << worker->StderrText() << Progress();
   worker->Signal(SIGTERM);
   auto rc = worker->WaitExit(25s);  // HUB_SHUTDOWN_TIMEOUT=20 plus process start/stop slack
   ASSERT_TRUE(rc.has_value()) << worker->StderrText();
@@ -274,7 +288,7 @@ TEST_F(PipelineTest, InjectedBrokerFaultsNeitherLoseNorDoubleEvents) {
   TestProducer producer(broker_->bootstrap());
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
   ProduceTriggered(producer, "fault", 0, 2000);
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 500, 120s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 500, 120s)) << worker->StderrText() << Progress();
   // Produce (API key 0) and OffsetCommit (API key 8) requests fail for a while,
   // then one broker goes down for a few seconds.
   rd_kafka_mock_push_request_errors(broker_->cluster(), 0, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -298,7 +312,7 @@ TEST_F(PipelineTest, InjectedBrokerFaultsNeitherLoseNorDoubleEvents) {
   EXPECT_TRUE(progressed_while_down);
   ProduceTriggered(producer, "fault", 4000, 6000);
   ASSERT_TRUE(WaitDistinctCompletions(completions, 6000, 180s))
-      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+      << worker->StderrText() << Progress();
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 6000);
   EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), 6000);
   EXPECT_TRUE(WaitOutboxEmpty(30s));
@@ -321,7 +335,7 @@ TEST_F(PipelineTest, DatabaseConnectionsKilledMidStreamAreRetriedWithoutLossOrDu
   }
   EXPECT_GT(kills, 0);
   ASSERT_TRUE(WaitDistinctCompletions(completions, 10000, 240s))
-      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+      << worker->StderrText() << Progress();
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 10000);
   EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 10000);
   EXPECT_EQ(Count("SELECT sum(execution_count) FROM automation_workflows WHERE organization_id = 'org_a'"), 10000);
@@ -330,19 +344,7 @@ TEST_F(PipelineTest, DatabaseConnectionsKilledMidStreamAreRetriedWithoutLossOrDu
 }
 
 TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLastAttemptAlone) {
-  {
-    pqxx::connection c(db_->admin_url());
-    pqxx::work t(c);
-    t.exec(R"(CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN
-                IF NEW.input->>'name' = 'poison' THEN
-                  RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
-                END IF;
-                RETURN NEW;
-              END $$)");
-    t.exec("CREATE TRIGGER poison BEFORE INSERT ON workflow_executions FOR EACH ROW EXECUTE FUNCTION poison()");
-    t.commit();
-  }
+  testing::InstallPoisonTrigger(db_->admin_url());
   auto worker = StartWorker({{"HUB_RETRY_MAX_ATTEMPTS", "3"}, {"HUB_RETRY_BASE_MS", "20"}});
   TestProducer producer(broker_->bootstrap());
   const std::vector<std::pair<std::string, std::string>> structured = {
@@ -363,7 +365,7 @@ TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLas
       << letter.headers.at("hub-error");
   EXPECT_NE(letter.headers.at("hub-error").find("simulated serialization failure"), std::string::npos);
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 299, 120s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 299, 120s)) << worker->StderrText() << Progress();
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 299);
   // Only the poison event was dead-lettered: none of its neighbours.
   EXPECT_FALSE(dead.PollUntil([](const auto& ms) { return ms.size() > 1; }, 2s));
@@ -385,7 +387,7 @@ TEST_F(PipelineTest, BinaryModeEventsAreProcessedLikeStructuredOnes) {
                     {"content-type", "application/json"}});
   producer.Flush();
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 1, 60s)) << worker->StderrText() << Progress();
   const std::string& v = completions.messages().at(0).value;
   EXPECT_EQ(JsonString(v, "data", "status"), "COMPLETED");
   EXPECT_EQ(JsonString(v, "data", "triggerEventId"), "bin-1");
@@ -427,7 +429,7 @@ TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
       [&](const std::vector<ReceivedMessage>& ms) {
         if (std::chrono::steady_clock::now() >= next_scrape) {  // sample the gauges every 20 ms
           next_scrape = std::chrono::steady_clock::now() + 20ms;
-          auto r = testing::RunToCompletion({"curl", {"-s", "http://127.0.0.1:" + port + "/metrics"}}, 5s);
+          auto r = testing::RunToCompletion({"curl", {"-s", "http://127.0.0.1:" + port + "/metrics"}, {}, {}, {}}, 5s);
           max_inflight = std::max(max_inflight, metric(r.out, "hub_inflight_events"));
           saw_paused = saw_paused || metric(r.out, "hub_partitions_paused") > 0;
         }
@@ -436,7 +438,7 @@ TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
         return distinct_.size() >= 5000;
       },
       180s);
-  ASSERT_TRUE(done) << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+  ASSERT_TRUE(done) << worker->StderrText() << Progress();
   EXPECT_LE(max_inflight, 100);
   EXPECT_GT(max_inflight, 0);
   EXPECT_TRUE(saw_paused);
@@ -461,7 +463,7 @@ TEST_F(PipelineTest, AHoldThatLastsPausesThePartitionsAndNothingIsLostWhenItEnds
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 0);
   lock.commit();
   ASSERT_TRUE(WaitDistinctCompletions(completions, 2000, 120s))
-      << "distinct completions: " << distinct() << "\n" << worker->StderrText();
+      << worker->StderrText() << Progress();
   EXPECT_TRUE(has("partitions resumed after back-pressure"));
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 2000);
   EXPECT_EQ(Count("SELECT count(*) FROM processed_events"), 2000);
@@ -474,7 +476,7 @@ TEST_F(PipelineTest, SigtermWithEveryBrokerDownStillExitsWithinTheShutdownTimeou
   TestProducer producer(broker_->bootstrap());
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
   ProduceTriggered(producer, "down", 0, 200);
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 200, 60s)) << worker->StderrText();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 200, 60s)) << worker->StderrText() << Progress();
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(broker_->cluster(), b);
   worker->Signal(SIGTERM);
   auto rc = worker->WaitExit(9s);  // 5 s timeout plus process start/stop slack

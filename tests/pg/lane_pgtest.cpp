@@ -47,17 +47,7 @@ class LaneTest : public ::testing::Test {
     const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
     // Event "e-2" (name "poison") fails with a serialization failure: a
     // transient error, retried by the consume loop.
-    pqxx::connection c(db_.admin_url());
-    pqxx::work t(c);
-    t.exec(R"(CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN
-                IF NEW.input->>'name' = 'poison' THEN
-                  RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
-                END IF;
-                RETURN NEW;
-              END $$)");
-    t.exec("CREATE TRIGGER poison BEFORE INSERT ON workflow_executions FOR EACH ROW EXECUTE FUNCTION poison()");
-    t.commit();
+    testing::InstallPoisonTrigger(db_.admin_url());
 
     kafka_.CreateTopic(kTopic, 1);
     testing::TestProducer producer(kafka_.bootstraps());

@@ -102,7 +102,9 @@ TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
       it->second = seq;
     }
     EXPECT_EQ(m.headers.at("content-type"), "application/cloudevents+json");
-    if (seq % 2) EXPECT_EQ(m.headers.at("traceparent"), "00-abc-def-01");
+    if (seq % 2) {
+      EXPECT_EQ(m.headers.at("traceparent"), "00-abc-def-01");
+    }
   }
   EXPECT_EQ(metrics_.outbox_published.load(), 1000u);
   publisher.Stop(std::chrono::steady_clock::now() + 5s);

@@ -154,4 +154,18 @@ PgDatabase::PgDatabase(bool migrate) : cluster_admin_url_(AdminUrl()), name_(New
 
 PgDatabase::~PgDatabase() { DropDatabase(cluster_admin_url_, name_); }
 
+void InstallPoisonTrigger(const std::string& admin_url) {
+  pqxx::connection c(admin_url);
+  pqxx::work t(c);
+  t.exec(R"(CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.input->>'name' = 'poison' THEN
+                RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
+              END IF;
+              RETURN NEW;
+            END $$)");
+  t.exec("CREATE TRIGGER poison BEFORE INSERT ON workflow_executions FOR EACH ROW EXECUTE FUNCTION poison()");
+  t.commit();
+}
+
 }  // namespace hub::testing

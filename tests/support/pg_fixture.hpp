@@ -45,4 +45,9 @@ class PgDatabase {
   std::string admin_url_;
 };
 
+// Makes every workflow_executions insert whose input.name is 'poison' fail
+// with a serialization failure (SQLSTATE 40001), a transient error the worker
+// retries: a trigger, installed through `admin_url`.
+void InstallPoisonTrigger(const std::string& admin_url);
+
 }  // namespace hub::testing

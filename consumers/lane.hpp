@@ -8,9 +8,9 @@
 // everything else runs on the lane's own thread.  Results go back through a
 // CompletionQueue that only the consume-loop thread drains.
 #include <atomic>
-#include <cstdint>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>

@@ -56,6 +56,7 @@ struct Metrics {
   // Outbox relay.
   std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total
   std::atomic<uint64_t> outbox_publish_errors{0};  // hub_outbox_publish_errors_total
+  std::atomic<uint64_t> outbox_quarantined{0};     // hub_outbox_quarantined_total
   std::atomic<int64_t> outbox_pending{0};        // hub_outbox_pending (sampled)
   std::atomic<int64_t> outbox_oldest_age_ms{0};  // hub_outbox_oldest_age_seconds (sampled)
   std::atomic<int64_t> relay_shards_owned{0};    // hub_relay_shards_owned

@@ -330,9 +330,10 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
   }
   WarmUpNewTopics(messages, cut_off ? std::min(deadline, cut_off->Get()) : deadline);
   auto* batch = new Batch(n);
-  auto fail = [&](size_t i, common::Retry retry, std::string error) {
+  auto fail = [&](size_t i, common::Retry retry, std::string error, bool rejected) {
     Delivery d;
     d.retry = retry;
+    d.rejected = rejected;
     d.error = std::move(error);
     batch->Resolve(i, std::move(d));
   };
@@ -362,7 +363,8 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
         delete headers;  // owned by librdkafka only when produce() succeeds
         batch->refs.fetch_sub(1, std::memory_order_relaxed);
         fail(i, handle_ ? ClassifyKafkaError(err) : common::Retry::kTransient,
-             handle_ ? RdKafka::err2str(err) : "kafka producer unavailable");
+             handle_ ? RdKafka::err2str(err) : "kafka producer unavailable",
+             /*rejected=*/handle_ && err == RdKafka::ERR_MSG_SIZE_TOO_LARGE);
       }
     }
   }

@@ -63,6 +63,13 @@ struct ProducerMessage {
 struct Delivery {
   bool ok = false;
   common::Retry retry = common::Retry::kTransient;  // meaningful when !ok
+  // When !ok: the client refused this message by itself, before sending it
+  // (larger than message.max.bytes): publishing it again can never succeed,
+  // and no other message is affected.  Errors the broker reports are never
+  // "rejected": they concern a whole batch (a batch over the topic's
+  // max.message.bytes, an invalid record after an idempotence failure) and
+  // its other messages would be wrongly given up.
+  bool rejected = false;
   std::string error;                                // when !ok
   int32_t partition = -1;                           // when ok
   int64_t offset = -1;                              // when ok

@@ -63,6 +63,18 @@ constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 
+// Rows whose message the producer refuses (Delivery::rejected) move to
+// outbox_quarantine (migration 0014) in one statement.  Rare: a handful of
+// rows at most, so the join's plan does not matter.
+constexpr const char* kQuarantineRows = "hub_relay_quarantine_rows";
+constexpr const char* kQuarantineRowsText =
+    "WITH q AS (SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS q(shard, id, error)),"
+    " moved AS (DELETE FROM outbox o USING q WHERE o.shard = q.shard AND o.id = q.id"
+    "   RETURNING o.id, o.shard, o.topic, o.kafka_key, o.payload, o.headers, o.created_at, q.error)"
+    " INSERT INTO outbox_quarantine (id, shard, topic, kafka_key, payload, headers, created_at, error)"
+    " SELECT id, shard, topic, kafka_key, payload, headers, created_at, error FROM moved"
+    " ON CONFLICT (shard, id) DO NOTHING";
+
 constexpr const char* kStats = "hub_relay_stats";
 // Pending rows and the age of the oldest, for the gauges, read through the
 // outbox's key.  Between two autovacuums the table holds every row deleted
@@ -220,6 +232,7 @@ void OutboxRelay::Connect() {
   conn->prepare(sql::kLastId, sql::kLastIdText);
   conn->prepare(sql::kDeleteRows, kDeleteOutboxRowsSql);
   conn->prepare(sql::kStats, sql::kStatsText);
+  conn->prepare(sql::kQuarantineRows, sql::kQuarantineRowsText);
   {
     pqxx::nontransaction tx(*conn);
     // The relay's only writes are DELETEs of rows already published.  Losing
@@ -372,12 +385,26 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
 
   // Per shard, only the prefix before the first failure is done: the rest of
   // that shard is published again, after the failed row.
+  // A row whose message is refused for good does not hold its shard back:
+  // it moves to outbox_quarantine and the rows after it count as usual.
   std::bitset<common::kOutboxShards> blocked;
   std::vector<std::pair<int, int64_t>> done;  // (shard, id)
+  store::PgArray q_shard(store::PgElement::kInt2), q_id(store::PgElement::kInt8), q_error(store::PgElement::kText);
   const Delivery* first_failure = nullptr;
   int64_t first_failed_id = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const int shard = rows[i][1].as<int>();
+    if (!deliveries[i].ok && deliveries[i].rejected) {
+      ++result.quarantined;
+      q_shard.AddInt(shard);
+      q_id.AddInt(rows[i][0].as<int64_t>());
+      q_error.Add(deliveries[i].error);
+      common::LogError("outbox row refused by the producer (too large); moved to outbox_quarantine",
+                       {{"id", rows[i][0].as<int64_t>()}, {"shard", shard}, {"topic", View(rows[i][2])},
+                        {"key", View(rows[i][3])}, {"payload_bytes", static_cast<int64_t>(rows[i][4].size())},
+                        {"error", deliveries[i].error}});
+      continue;
+    }
     if (!deliveries[i].ok) {
       ++result.failed;
       blocked[shard] = true;
@@ -388,6 +415,11 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
       continue;
     }
     if (!blocked[shard]) done.emplace_back(shard, rows[i][0].as<int64_t>());
+  }
+  if (result.quarantined > 0) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec_prepared(sql::kQuarantineRows, q_shard.param(), q_id.param(), q_error.param());
+    metrics_.outbox_quarantined.fetch_add(result.quarantined);
   }
   if (!done.empty()) {
     // In key order: the probes walk the key's index in order.  (The lock order

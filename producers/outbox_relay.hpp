@@ -131,6 +131,7 @@ class OutboxRelay {
     size_t selected = 0;
     size_t published = 0;
     size_t failed = 0;
+    size_t quarantined = 0;
   };
   class Listener;
 

@@ -133,6 +133,9 @@ class HubCollector : public prometheus::Collectable {
                              Load(m_.outbox_published)));
     out.push_back(OneCounter("hub_outbox_publish_errors_total", "Failed attempts to publish outbox rows.",
                              Load(m_.outbox_publish_errors)));
+    out.push_back(OneCounter("hub_outbox_quarantined_total",
+                             "Outbox rows whose message the producer refuses (too large), moved to outbox_quarantine.",
+                             Load(m_.outbox_quarantined)));
     out.push_back(OneGauge("hub_outbox_pending", "Outbox rows waiting to be published (sampled).",
                            Load(m_.outbox_pending)));
     out.push_back(OneGauge("hub_outbox_oldest_age_seconds",

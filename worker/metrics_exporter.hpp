@@ -14,6 +14,7 @@
 //   hub_event_latency_seconds              histogram event time -> commit
 //   hub_inflight_events, hub_partitions_assigned, hub_partitions_paused gauges
 //   hub_outbox_published_total, hub_outbox_publish_errors_total          counters
+//   hub_outbox_quarantined_total                                        counter
 //   hub_outbox_pending, hub_outbox_oldest_age_seconds, hub_relay_shards_owned gauges
 //   hub_database_up, hub_broker_up          gauges 0/1
 //   process_cpu_seconds_total, process_resident_memory_bytes,

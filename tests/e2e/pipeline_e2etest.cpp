@@ -372,6 +372,36 @@ TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLas
   StopWorker(*worker);
 }
 
+TEST_F(PipelineTest, ACompletionTooLargeForTheProducerIsQuarantinedAndItsKeyGoesOn) {
+  // The producer takes messages up to 2,000 bytes; the middle event's greeting
+  // makes its completion larger.  Its execution is recorded; its completion
+  // cannot be published, so after the relay's grace it is moved to
+  // outbox_quarantine instead of holding back the key's later completions.
+  auto worker = StartWorker({{"HUB_KAFKA_CONFIG", "message.max.bytes=2000"}});
+  TestProducer producer(broker_->bootstrap());
+  const std::string wf = workflows_[5];
+  const std::vector<std::pair<std::string, std::string>> structured = {
+      {"content-type", "application/cloudevents+json"}};
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("big-0", "org_a", wf, "Ada"), structured);
+  producer.Produce("hub.workflow.triggered", wf,
+                   worker::MakeWorkflowTriggered("big-1", "org_a", wf, std::string(3000, 'x')), structured);
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("big-2", "org_a", wf, "Bob"), structured);
+  producer.Flush();
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 2, 60s)) << worker->StderrText() << Progress();
+  ASSERT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM outbox_quarantine") == 1; }, 60s, 50ms))
+      << worker->StderrText() << Progress();
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 3);
+  EXPECT_TRUE(WaitOutboxEmpty(30s));
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox_quarantine q JOIN workflow_executions e "
+                  "ON q.payload LIKE '%' || e.id || '%' WHERE e.trigger_event_id = 'big-1'"), 1);
+  EXPECT_NE(worker->StderrText().find("moved to outbox_quarantine"), std::string::npos);
+  std::set<std::string> triggers;
+  for (const auto& m : completions.messages()) triggers.insert(JsonString(m.value, "data", "triggerEventId"));
+  EXPECT_EQ(triggers, (std::set<std::string>{"big-0", "big-2"}));
+  StopWorker(*worker);
+}
+
 TEST_F(PipelineTest, BinaryModeEventsAreProcessedLikeStructuredOnes) {
   auto worker = StartWorker();
   TestProducer producer(broker_->bootstrap());

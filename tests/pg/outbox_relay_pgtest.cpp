@@ -243,6 +243,40 @@ TEST_F(OutboxRelayTest, EveryRowIsPublishedExactlyOnceAndTheOutboxEmpties) {
   EXPECT_FALSE(reader.PollUntilCount(kRows + 1, 300ms)) << "nothing published twice";
 }
 
+TEST_F(OutboxRelayTest, ARowTheProducerRefusesAsTooLargeIsQuarantinedAndDoesNotHoldBackItsShard) {
+  // One key (one shard): a small row, one larger than the producer's
+  // message.max.bytes (refused for good), another small one.
+  InsertRows(writer, 0, 1, 1);
+  InsertRows(writer, 1, 1, 1, "{}", "0 seconds", 10000);
+  InsertRows(writer, 2, 1, 1);
+  ProducerOptions po = ProducerFor(kafka);
+  po.extra.emplace_back("message.max.bytes", "4000");
+  KafkaProducer producer(po);
+  common::Metrics metrics;
+  OutboxRelay relay(RelayFor(db), producer, metrics);
+  EXPECT_EQ(relay.PublishOnce(), 2u);
+
+  Reader reader(kafka.bootstraps());
+  ASSERT_TRUE(reader.PollUntilCount(2));
+  EXPECT_EQ(SeqOf(reader.messages()[0].value), 0);
+  EXPECT_EQ(SeqOf(reader.messages()[1].value), 2);
+  EXPECT_EQ(OutboxCount(writer), 0);
+  EXPECT_EQ(metrics.outbox_quarantined.load(), 1u);
+  EXPECT_EQ(metrics.outbox_publish_errors.load(), 0u);
+  {
+    pqxx::nontransaction q(writer);
+    pqxx::result r = q.exec("SELECT kafka_key, length(payload), error, topic FROM outbox_quarantine");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0][0].as<std::string>(), "k0");
+    EXPECT_GT(r[0][1].as<int>(), 9000) << "the whole payload is kept";
+    EXPECT_NE(r[0][2].as<std::string>().find("too large"), std::string::npos) << r[0][2].as<std::string>();
+    EXPECT_EQ(r[0][3].as<std::string>(), kTopic);
+  }
+  // Nothing is retried: the next round finds nothing to publish.
+  EXPECT_EQ(relay.PublishOnce(), 0u);
+  EXPECT_FALSE(reader.PollUntilCount(3, 300ms));
+}
+
 TEST_F(OutboxRelayTest, RowHeadersAreCarriedNextToTheCloudEventsContentType) {
   InsertRows(writer, 0, 1, 1, R"({"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","x-attempt":3})");
   InsertRows(writer, 1, 1, 1, R"({"content-type":"application/json"})");

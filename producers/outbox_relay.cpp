@@ -64,16 +64,17 @@ constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 
 // Rows whose message the producer refuses (Delivery::rejected) move to
-// outbox_quarantine (migration 0014) in one statement.  Rare: a handful of
-// rows at most, so the join's plan does not matter.
+// outbox_quarantine (migration 0014) in one statement, so a row is never in
+// neither table (a key already in the quarantine fails the statement and the
+// row stays in the outbox).  Rare: a handful of rows at most, so the join's
+// plan does not matter.
 constexpr const char* kQuarantineRows = "hub_relay_quarantine_rows";
 constexpr const char* kQuarantineRowsText =
     "WITH q AS (SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS q(shard, id, error)),"
     " moved AS (DELETE FROM outbox o USING q WHERE o.shard = q.shard AND o.id = q.id"
     "   RETURNING o.id, o.shard, o.topic, o.kafka_key, o.payload, o.headers, o.created_at, q.error)"
     " INSERT INTO outbox_quarantine (id, shard, topic, kafka_key, payload, headers, created_at, error)"
-    " SELECT id, shard, topic, kafka_key, payload, headers, created_at, error FROM moved"
-    " ON CONFLICT (shard, id) DO NOTHING";
+    " SELECT id, shard, topic, kafka_key, payload, headers, created_at, error FROM moved";
 
 constexpr const char* kStats = "hub_relay_stats";
 // Pending rows and the age of the oldest, for the gauges, read through the

@@ -339,6 +339,14 @@ TEST_F(PipelineTest, DatabaseConnectionsKilledMidStreamAreRetriedWithoutLossOrDu
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 10000);
   EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 10000);
   EXPECT_EQ(Count("SELECT sum(execution_count) FROM automation_workflows WHERE organization_id = 'org_a'"), 10000);
+  // Per key (workflow), the events were applied in the order they were
+  // produced, retries included: no execution ran before an earlier event of
+  // its workflow.
+  EXPECT_EQ(Count("SELECT count(*) FROM (SELECT split_part(trigger_event_id, '-', 2)::int AS i,"
+                  " lag(split_part(trigger_event_id, '-', 2)::int) OVER (PARTITION BY workflow_id"
+                  "   ORDER BY started_at, split_part(trigger_event_id, '-', 2)::int) AS previous"
+                  " FROM workflow_executions) AS x WHERE previous > i"),
+            0);
   EXPECT_TRUE(WaitOutboxEmpty(30s));
   StopWorker(*worker);
 }

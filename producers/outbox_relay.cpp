@@ -390,20 +390,17 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   // it moves to outbox_quarantine and the rows after it count as usual.
   std::bitset<common::kOutboxShards> blocked;
   std::vector<std::pair<int, int64_t>> done;  // (shard, id)
+  std::vector<size_t> refused;  // indexes of the rows to quarantine
   store::PgArray q_shard(store::PgElement::kInt2), q_id(store::PgElement::kInt8), q_error(store::PgElement::kText);
   const Delivery* first_failure = nullptr;
   int64_t first_failed_id = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const int shard = rows[i][1].as<int>();
     if (!deliveries[i].ok && deliveries[i].rejected) {
-      ++result.quarantined;
+      refused.push_back(i);
       q_shard.AddInt(shard);
       q_id.AddInt(rows[i][0].as<int64_t>());
       q_error.Add(deliveries[i].error);
-      common::LogError("outbox row refused by the producer (too large); moved to outbox_quarantine",
-                       {{"id", rows[i][0].as<int64_t>()}, {"shard", shard}, {"topic", View(rows[i][2])},
-                        {"key", View(rows[i][3])}, {"payload_bytes", static_cast<int64_t>(rows[i][4].size())},
-                        {"error", deliveries[i].error}});
       continue;
     }
     if (!deliveries[i].ok) {
@@ -417,9 +414,17 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
     }
     if (!blocked[shard]) done.emplace_back(shard, rows[i][0].as<int64_t>());
   }
-  if (result.quarantined > 0) {
+  if (!refused.empty()) {
     pqxx::nontransaction tx(*conn_);
     tx.exec_prepared(sql::kQuarantineRows, q_shard.param(), q_id.param(), q_error.param());
+    // Logged once moved (a failed move leaves the rows for the next round).
+    for (size_t i : refused)
+      common::LogError("outbox row refused by the producer (too large); moved to outbox_quarantine",
+                       {{"id", rows[i][0].as<int64_t>()}, {"shard", rows[i][1].as<int>()},
+                        {"topic", View(rows[i][2])}, {"key", View(rows[i][3])},
+                        {"payload_bytes", static_cast<int64_t>(rows[i][4].size())},
+                        {"error", deliveries[i].error}});
+    result.quarantined = refused.size();
     metrics_.outbox_quarantined.fetch_add(result.quarantined);
   }
   if (!done.empty()) {

@@ -42,6 +42,9 @@ struct Metrics {
   std::atomic<uint64_t> events_duplicate{0};
   // hub_events_deadlettered_total{class}
   std::array<std::atomic<uint64_t>, 6> events_deadlettered{};
+  // hub_deadletters_value_omitted_total — dead letters sent without the event's
+  // value (too large for the producer); the value stays at its source offset
+  std::atomic<uint64_t> deadletters_value_omitted{0};
   // hub_retries_total — transient failures that led to a retry
   std::atomic<uint64_t> retries{0};
   // hub_batches_total, hub_batch_size (histogram of events per batch is kept as sum/count)

@@ -15,6 +15,17 @@ namespace hub::producers {
 
 class KafkaProducer;
 
+// How much of the original a dead letter carries.  The contract's form keeps
+// the value, key and headers; a letter the producer refuses as too large
+// (message.max.bytes: an event near the limit plus the hub headers, or a topic
+// allowing larger messages than this producer) would otherwise be refused on
+// every retry and hold its partition forever.  It is then sent without the
+// value, and if still refused, without the original headers too.  Such letters
+// carry `hub-value-omitted` (the value's size in bytes) and, in the second
+// form, `hub-headers-omitted` (how many); the event itself is still on its
+// source topic at hub-source-topic / -partition / -offset.
+enum class Slimming { kNone, kWithoutValue, kWithoutValueAndHeaders };
+
 struct DeadLetter {
   std::string source_topic;
   int32_t source_partition = 0;
@@ -35,15 +46,19 @@ class DeadLetterSink {
 };
 
 // The headers of the dead letter of `letter`: its original headers in order,
-// without any earlier hub-error* / hub-source-* (a letter that fails again
-// after a redrive carries only its latest reason), then the five hub headers.
-// The reason is cut to kMaxReasonBytes.  Pure.
+// without any earlier hub-error* / hub-source-* / hub-*-omitted (a letter that
+// fails again after a redrive carries only its latest reason), then the five
+// hub headers, then the omission headers of `slimming`.  The reason is cut to
+// kMaxReasonBytes.  Pure.
 inline constexpr size_t kMaxReasonBytes = 2048;
-std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter);
+std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter,
+                                                                   Slimming slimming = Slimming::kNone);
 
 // Publishes to one topic through a shared KafkaProducer; any thread (Send
 // blocks its caller only).  Counts metrics.events_deadlettered[class] once a
-// letter is delivered.
+// letter is delivered (and deadletters_value_omitted for slimmed ones).  A
+// letter the producer refuses as too large is sent again slimmer (Slimming)
+// in the same call; only other failures reach the caller.
 class KafkaDeadLetterSink : public DeadLetterSink {
  public:
   KafkaDeadLetterSink(KafkaProducer& producer, std::string topic /* e.g. "hub.deadletter" */,

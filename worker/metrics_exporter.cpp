@@ -133,6 +133,10 @@ class HubCollector : public prometheus::Collectable {
                              Load(m_.outbox_published)));
     out.push_back(OneCounter("hub_outbox_publish_errors_total", "Failed attempts to publish outbox rows.",
                              Load(m_.outbox_publish_errors)));
+    out.push_back(OneCounter("hub_deadletters_value_omitted_total",
+                             "Dead letters sent without the event's value because the producer refuses it as too "
+                             "large; hub-source-topic/partition/offset say where the value is.",
+                             Load(m_.deadletters_value_omitted)));
     out.push_back(OneCounter("hub_outbox_quarantined_total",
                              "Outbox rows whose message the producer refuses (too large), moved to outbox_quarantine.",
                              Load(m_.outbox_quarantined)));

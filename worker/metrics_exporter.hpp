@@ -8,6 +8,7 @@
 //   hub_events_processed_total{type}       counter
 //   hub_events_duplicate_total             counter
 //   hub_events_deadlettered_total{class}   counter   class = common::ToString(ErrorClass)
+//   hub_deadletters_value_omitted_total    counter
 //   hub_retries_total, hub_batches_total, hub_rebalances_total          counters
 //   hub_batch_size                         summary   events per batch (sum/count only)
 //   hub_batch_duration_seconds             histogram

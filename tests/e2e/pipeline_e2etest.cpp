@@ -410,6 +410,57 @@ TEST_F(PipelineTest, ACompletionTooLargeForTheProducerIsQuarantinedAndItsKeyGoes
   StopWorker(*worker);
 }
 
+TEST_F(PipelineTest, ADeadLetterTooLargeForTheProducerGoesOutWithoutItsValue) {
+  // The producer takes messages up to 2,000 bytes.  The middle event (a schema
+  // violation of 1,900 bytes) fits the broker, but its dead letter -- the event
+  // plus the hub-error* / hub-source-* headers -- does not fit the producer.
+  // Retrying it unchanged could never succeed: the event was never
+  // dead-lettered and its partition was rewound to it forever (the offset
+  // never moved past it; later events were applied and redelivered on every
+  // retry).  The worker sends it without the value instead.
+  auto worker = StartWorker({{"HUB_KAFKA_CONFIG", "message.max.bytes=2000"}});
+  TestProducer producer(broker_->bootstrap());
+  const std::string wf = workflows_[6];
+  const std::vector<std::pair<std::string, std::string>> structured = {
+      {"content-type", "application/cloudevents+json"}};
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("dl-0", "org_a", wf, "Ada"), structured);
+  std::string bad = worker::MakeWorkflowTriggered("dl-1", "org_a", wf, "x");
+  bad.replace(bad.find("\"workflowId\""), 12, "\"workflowXX\"");
+  const std::string pad = ",\"padding\":\"" + std::string(1900 - bad.size(), 'p') + "\"}";
+  bad.replace(bad.rfind('}'), 1, pad);
+  ASSERT_GT(bad.size(), 1880u);
+  producer.Produce("hub.workflow.triggered", wf, bad, structured);
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("dl-2", "org_a", wf, "Bob"), structured);
+  producer.Flush();
+
+  TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 2, 60s)) << worker->StderrText() << Progress();
+  TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
+  ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return !ms.empty(); }, 30s)) << worker->StderrText();
+  const auto& letter = dead.messages().at(0);
+  EXPECT_EQ(letter.key, wf);
+  EXPECT_TRUE(letter.value.empty());
+  EXPECT_EQ(letter.headers.at("hub-value-omitted"), std::to_string(bad.size()));
+  EXPECT_EQ(letter.headers.at("hub-error-class"), "schema");
+  EXPECT_EQ(letter.headers.at("hub-source-topic"), "hub.workflow.triggered");
+  EXPECT_EQ(letter.headers.at("content-type"), "application/cloudevents+json");  // original headers kept
+  // The value is where hub-source-partition/offset say: read it back there.
+  TestConsumer source(broker_->bootstrap(), "hub.workflow.triggered");
+  ASSERT_TRUE(source.PollUntil([](const auto& ms) { return ms.size() >= 3; }, 30s));
+  bool found = false;
+  for (const auto& m : source.messages()) {
+    if (std::to_string(m.partition) == letter.headers.at("hub-source-partition") &&
+        std::to_string(m.offset) == letter.headers.at("hub-source-offset")) {
+      found = true;
+      EXPECT_EQ(m.value, bad);
+    }
+  }
+  EXPECT_TRUE(found) << "no message at the letter's source offset";
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 2);
+  EXPECT_NE(worker->StderrText().find("dead letter too large for the producer"), std::string::npos);
+  StopWorker(*worker);
+}
+
 TEST_F(PipelineTest, BinaryModeEventsAreProcessedLikeStructuredOnes) {
   auto worker = StartWorker();
   TestProducer producer(broker_->bootstrap());

@@ -77,6 +77,27 @@ TEST(DeadLetterHeaders, ALetterThatFailsAgainCarriesOnlyItsLatestReason) {
   EXPECT_EQ(AsMap(h)["hub-source-offset"], "5");
 }
 
+TEST(DeadLetterHeaders, ASlimLetterSaysWhatItLeftOut) {
+  DeadLetter l = SampleLetter();
+  Headers without_value = DeadLetterHeaders(l, Slimming::kWithoutValue);
+  ASSERT_EQ(without_value.size(), 8u);
+  EXPECT_EQ(without_value[0].first, "content-type");  // original headers kept
+  EXPECT_EQ(AsMap(without_value)["hub-value-omitted"], std::to_string(l.value.size()));
+  EXPECT_EQ(AsMap(without_value).count("hub-headers-omitted"), 0u);
+
+  Headers bare = DeadLetterHeaders(l, Slimming::kWithoutValueAndHeaders);
+  ASSERT_EQ(bare.size(), 7u);
+  EXPECT_EQ(AsMap(bare).count("content-type"), 0u);
+  EXPECT_EQ(AsMap(bare)["hub-headers-omitted"], "2");
+  EXPECT_EQ(AsMap(bare)["hub-error-class"], "not_found");
+
+  // Redriven and failing again in full: the earlier omission headers go.
+  l.headers = bare;
+  Headers again = DeadLetterHeaders(l);
+  EXPECT_EQ(again.size(), 5u);
+  EXPECT_EQ(AsMap(again).count("hub-value-omitted"), 0u);
+}
+
 TEST(DeadLetterHeaders, AVeryLongReasonIsCutAtACharacterBoundary) {
   DeadLetter l = SampleLetter();
   l.reason.clear();
@@ -173,7 +194,36 @@ TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
 }
 
-TEST(KafkaDeadLetterSink, ALetterTheBrokerWillNeverTakeIsAPermanentFailure) {
+TEST(KafkaDeadLetterSink, ALetterTooLargeForTheProducerGoesOutWithoutItsValueAndItsNeighboursAsTheyAre) {
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  options.extra = {{"message.max.bytes", "10000"}};
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  DeadLetter huge = SampleLetter();
+  huge.key = "order-huge";
+  huge.value.assign(20000, 'x');
+  sink.Send({SampleLetter(), huge});  // no exception: nothing is left to retry
+
+  std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 2);
+  ASSERT_EQ(got.size(), 2u);
+  const Read& normal = got[0].key == "order-1" ? got[0] : got[1];
+  const Read& slim = got[0].key == "order-1" ? got[1] : got[0];
+  EXPECT_EQ(normal.value, SampleLetter().value);
+  EXPECT_EQ(normal.headers, DeadLetterHeaders(SampleLetter()));
+  EXPECT_EQ(slim.key, "order-huge");
+  EXPECT_TRUE(slim.value.empty());
+  EXPECT_EQ(slim.headers, DeadLetterHeaders(huge, Slimming::kWithoutValue));
+  EXPECT_EQ(AsMap(slim.headers)["hub-value-omitted"], "20000");
+  EXPECT_EQ(AsMap(slim.headers)["traceparent"], "00-abc-def-01");  // the original headers stay
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 2u);
+  EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
+}
+
+TEST(KafkaDeadLetterSink, ALetterWhoseHeadersAreTooLargeTooGoesOutWithTheHubHeadersOnly) {
   MockKafka kafka;
   kafka.CreateTopic("hub.deadletter", 1);
   ProducerOptions options;
@@ -184,8 +234,37 @@ TEST(KafkaDeadLetterSink, ALetterTheBrokerWillNeverTakeIsAPermanentFailure) {
   KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
   DeadLetter huge = SampleLetter();
   huge.value.assign(20000, 'x');
+  huge.headers.emplace_back("x-big", std::string(15000, 'h'));
+  sink.Send({huge});
+
+  std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].key, "order-1");
+  EXPECT_TRUE(got[0].value.empty());
+  auto h = AsMap(got[0].headers);
+  EXPECT_EQ(got[0].headers.size(), 7u) << "the five hub headers and the two omission headers";
+  EXPECT_EQ(h["hub-value-omitted"], "20000");
+  EXPECT_EQ(h["hub-headers-omitted"], "3");
+  EXPECT_EQ(h["hub-error"], "order order-1 not found");
+  EXPECT_EQ(h["hub-source-offset"], "123456789012");
+  EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
+}
+
+TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
+  // Even without value and headers: the key alone is over message.max.bytes.
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  options.extra = {{"message.max.bytes", "10000"}};
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  DeadLetter huge = SampleLetter();
+  huge.key.assign(20000, 'k');
   EXPECT_THROW(sink.Send({huge}), DeliveryFailed);
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
+  EXPECT_EQ(metrics.deadletters_value_omitted.load(), 0u);
 }
 
 TEST(KafkaErrors, RejectionsOfTheMessageArePermanentAndOutagesAreTransient) {

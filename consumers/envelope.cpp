@@ -318,9 +318,7 @@ bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why) {
 
 const Value& Envelope::data() const {
   static const Value kNull;  // immutable
-  if (!doc.IsObject()) return kNull;
-  auto it = doc.FindMember("data");
-  return it == doc.MemberEnd() ? kNull : it->value;
+  return data_ ? *data_ : kNull;
 }
 
 struct EnvelopeParser::TypeSchema {
@@ -531,6 +529,7 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
   if (size_t bad = InvalidUtf8At(msg.value); bad != std::string_view::npos)
     Fail("malformed JSON at byte " + std::to_string(bad) + ": not valid UTF-8");
 
+  out.data_ = nullptr;
   out.doc.SetNull();  // nothing may point into the pool when it is cleared, or when parsing fails
   out.pool.Clear();  // back to the inline buffer; frees chunks a large event needed
 
@@ -553,19 +552,35 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
 
   // The schema guarantees these are strings; check anyway so that a lax schema
   // file cannot make us read a missing member.
-  auto attr = [&](const char* name, std::string& dst) {
-    const Value* v = Member(doc, name);
+  // One walk over the attributes instead of a member search for each.  A
+  // repeated name counts by its first occurrence, as FindMember would.
+  const Value *id = nullptr, *source = nullptr, *type_attr = nullptr, *time = nullptr, *tp = nullptr,
+              *data = nullptr;
+  if (doc.IsObject()) {
+    for (const auto& m : doc.GetObject()) {
+      const std::string_view name = View(m.name);
+      const Value** slot = name == "id"            ? &id
+                           : name == "source"      ? &source
+                           : name == "type"        ? &type_attr
+                           : name == "time"        ? &time
+                           : name == "traceparent" ? &tp
+                           : name == "data"        ? &data
+                                                   : nullptr;
+      if (slot && !*slot) *slot = &m.value;
+    }
+  }
+  auto attr = [&](const char* name, const Value* v, std::string& dst) {
     if (!v || !v->IsString()) Fail(std::string(name) + ": required attribute missing or not a string");
     dst.assign(v->GetString(), v->GetStringLength());
   };
-  attr("id", out.id);
-  attr("source", out.source);
-  attr("type", out.type);
-  attr("time", out.time);
-  const Value* tp = Member(doc, "traceparent");
+  attr("id", id, out.id);
+  attr("source", source, out.source);
+  attr("type", type_attr, out.type);
+  attr("time", time, out.time);
   if (tp && tp->IsString()) out.traceparent.assign(tp->GetString(), tp->GetStringLength());
   else out.traceparent.clear();
 
+  out.data_ = data;
   const Value* org = Member(out.data(), "organizationId");
   if (!org) Fail("data.organizationId: required property missing");
   if (!org->IsString() || org->GetStringLength() == 0) Fail("data.organizationId: must be a non-empty string");

@@ -63,6 +63,12 @@ struct Envelope {
   rapidjson::Document doc;  // the whole event in structured form; doc["data"] is the data object
   // doc["data"]; a null value if the envelope has not been parsed successfully.
   const rapidjson::Value& data() const;
+
+ private:
+  friend class EnvelopeParser;
+  // doc["data"], found once by Parse: handlers ask for it several times per
+  // event, and a member search walks the event's attributes each time.
+  const rapidjson::Value* data_ = nullptr;
 };
 
 // RFC 3339 date-time ("2024-05-01T12:00:00.5+02:00"; `T`/`Z` in either case,

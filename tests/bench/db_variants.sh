@@ -20,7 +20,8 @@
 # (the seed foreign keys that migrations 0009/0010 replaced, a no-op now),
 # no_rls (row security not forced on the owner), counters_ff50
 # (automation_workflows with fillfactor 50, so the counter UPDATE can be HOT),
-# no_counters (no counter UPDATE at all), c_collation (byte-order collation on
+# no_counters (no counter UPDATE at all), no_exec_org_key (no UNIQUE (id,
+# organization_id) on workflow_executions, nor the composite keys using it), c_collation (byte-order collation on
 # the executions' id and workflow_id and the notifications' id), async_commit (synchronous_commit=off:
 # the share of the WAL flush), batch_N (N events per transaction).
 set -euo pipefail
@@ -82,6 +83,12 @@ CREATE INDEX workflow_executions_status_idx ON workflow_executions (status);"
 # through strcoll (PostgreSQL 15 fast-paths only "C" and "POSIX").
 C_COLLATION="ALTER TABLE workflow_executions ALTER COLUMN id TYPE text COLLATE \"C\", ALTER COLUMN workflow_id TYPE text COLLATE \"C\";
 ALTER TABLE notifications ALTER COLUMN id TYPE text COLLATE \"C\";"
+# workflow_executions without UNIQUE (id, organization_id), which exists only
+# as the target of the tenant-safe composite foreign keys of agent_executions
+# and team_executions (one more B-tree insertion per event); the keys dropped too.
+NO_EXEC_ORG_KEY="ALTER TABLE agent_executions DROP CONSTRAINT agent_executions_workflow_execution_id_organization_id_fkey;
+ALTER TABLE team_executions DROP CONSTRAINT team_executions_workflow_execution_id_organization_id_fkey;
+ALTER TABLE workflow_executions DROP CONSTRAINT workflow_executions_id_organization_id_key;"
 NO_RLS="ALTER TABLE workflow_executions NO FORCE ROW LEVEL SECURITY; ALTER TABLE notifications NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE automation_workflows NO FORCE ROW LEVEL SECURITY; ALTER TABLE organizations NO FORCE ROW LEVEL SECURITY;"
 
@@ -97,6 +104,7 @@ for v in $VARIANTS; do
     no_fk_lean_indexes) ddl="$NO_FK $LEAN_INDEXES" ;;
     no_rls) ddl=$NO_RLS ;;
     c_collation) ddl=$C_COLLATION ;;
+    no_exec_org_key) ddl=$NO_EXEC_ORG_KEY ;;
     seed_exec_indexes) ddl=$SEED_EXEC_IDX ;;
     on_conflict) ;;
     counters_ff50) ddl="ALTER TABLE automation_workflows SET (fillfactor = 50); VACUUM FULL automation_workflows;" ;;

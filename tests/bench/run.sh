@@ -39,6 +39,11 @@
 #                                its DELETE finds them by scanning the shards' index ranges, dead
 #                                entries included, unlike the publisher's probes by exact key, and
 #                                overstates the cost; pg_stat_statements of a worker run is accurate)
+#   BENCH_ADJACENT_CEILING=1     also measure the ceiling (pgbench, 2 clients) right before and right after
+#                                each throughput and backlog run, and report the run against the mean of the
+#                                two: this machine's speed swings by up to half within minutes (PERFORMANCE.md),
+#                                so a ceiling measured ten minutes later says little about the run.  0 = off
+#   BENCH_ADJACENT_SECONDS=10    length of each adjacent pgbench
 #   BENCH_SCENARIOS="throughput latency backlog pgbench"
 #   BENCH_FSYNC_TEST=1           run pg_test_fsync once (machine facts)
 #   BENCH_HALF_LINGER_MS=20      the generator's linger.ms in the half-max-rate run.  Its latencies
@@ -76,6 +81,8 @@ PGB_SECONDS=${BENCH_PGBENCH_SECONDS:-20}
 PGB_BATCH=${BENCH_PGBENCH_BATCH:-1000}
 PGB_CLIENTS=${BENCH_PGBENCH_CLIENTS:-"1 2 4"}
 PGB_RELAY_CLIENTS=${BENCH_PGBENCH_RELAY_CLIENTS:-""}
+ADJACENT=${BENCH_ADJACENT_CEILING:-1}
+ADJ_SECONDS=${BENCH_ADJACENT_SECONDS:-10}
 SCENARIOS=${BENCH_SCENARIOS:-"throughput latency backlog pgbench"}
 FSYNC_TEST=${BENCH_FSYNC_TEST:-1}
 BUILD=${BENCH_BUILD_DIR:-build-bench}
@@ -301,6 +308,61 @@ run_load() {  # dir label workers bench-args...
   return $rc
 }
 
+# pgbench: the W1 transaction (the issue's definition of the DB ceiling), and
+# once more with the outbox relay's SELECT + DELETE of the same rows, which
+# the worker also pays for (not counted in the ceiling).
+# CPU ticks of PostgreSQL: live children, the postmaster, and its reaped children.
+pg_ticks() {
+  local t=0 p
+  for p in $(pgrep -P "$PG_PID") ; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo $((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PG_PID/stat")))
+}
+
+run_pgbench() {  # dir clients script label [adjacent_to seconds tag]
+  local dir=$1 c=$2 script=$3 label=$4 adjacent_to=${5:-} seconds=${6:-$PGB_SECONDS} tag=${7:-} txt
+  txt="$dir/$(basename "$script" .sql)-$c$tag.txt"
+  fresh_db "$dir"
+  say "$label: $PGB_BATCH events per transaction, $c client(s), ${PGB_SECONDS}s"
+  read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
+  read -r _ u0 n0 s0 i0 w0 _ </proc/stat
+  pt0=$(pg_ticks)
+  if pgbench -n -M prepared -f "$script" -D nclients="$c" -c "$c" -j "$c" -T "$seconds" "$HUB_URL" >"$txt" 2>&1; then
+    read -r _ u1 n1 s1 i1 w1 _ </proc/stat
+    pt1=$(pg_ticks)
+    tps=$(grep -m1 -o 'tps = [0-9.]*' "$txt" | cut -d' ' -f3)
+    lat=$(grep -m1 -o 'latency average = [0-9.]*' "$txt" | cut -d' ' -f4)
+    busy=$(awk -v a=$((u1 + n1 + s1 - u0 - n0 - s0)) -v t=$((u1 + n1 + s1 + i1 + w1 - u0 - n0 - s0 - i0 - w0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * a / t : 0) }')
+    iow=$(awk -v a=$((w1 - w0)) -v t=$((u1 + n1 + s1 + i1 + w1 - u0 - n0 - s0 - i0 - w0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * a / t : 0) }')
+    eps=$(awk -v t="$tps" -v b="$PGB_BATCH" 'BEGIN { printf "%.0f", t * b }')
+    sleep 1.5  # statistics reach pg_stat_wal within ~1 s
+    read -r wb1 ws1 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
+    tx=$(grep -m1 -o 'number of transactions actually processed: [0-9]*' "$txt" | grep -o '[0-9]*$')
+    walpe=$(awk -v a="$wb0" -v b="$wb1" -v n="$tx" -v e="$PGB_BATCH" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / (n * e) : 0) }')
+    syncs=$(awk -v a="$ws0" -v b="$ws1" -v t="$seconds" 'BEGIN { printf "%.1f", (b - a) / t }')
+    pgcpu=$(awk -v a="$pt0" -v b="$pt1" -v hz="$(getconf CLK_TCK)" -v n="$tx" -v e="$PGB_BATCH" \
+      'BEGIN { printf "%.4f", (n > 0 ? (b - a) / hz * 1000 / (n * e) : 0) }')
+    local key=pgbench_events_per_s extra=""
+    [ "$label" = pgbench ] || key=pgbench_relay_events_per_s
+    if [ -n "$adjacent_to" ]; then key=adjacent_pgbench_events_per_s; extra="\"adjacent_to\":\"$adjacent_to\","; fi
+    echo "{\"label\":\"$label, $c client(s)\",$extra\"clients\":$c,\"batch\":$PGB_BATCH,\"seconds\":$seconds,\"tps\":$tps,\"latency_ms\":$lat,\"$key\":$eps,\"machine_busy_pct\":$busy,\"machine_iowait_pct\":$iow,\"pg_wal_bytes_per_event\":$walpe,\"pg_wal_syncs_per_s\":$syncs,\"pg_cpu_s_per_1k\":$pgcpu}" >>"$RESULTS"
+    [ -n "$adjacent_to" ] || dump_statements "$dir"
+    [ -f "$dir/pg_stat_statements.txt" ] && mv "$dir/pg_stat_statements.txt" "$dir/pg_stat_statements-$(basename "$script" .sql)-$c.txt"
+    say "$label $c client(s): $tps tps x $PGB_BATCH = $eps W1 events/s (latency $lat ms/txn, machine busy $busy%, iowait $iow%)"
+  else
+    tail -n 5 "$txt" >&2
+    say "FAILED: $label $c client(s)"
+  fi
+}
+
+# The ceiling right before and right after a run (BENCH_ADJACENT_CEILING).
+PGB_DIR=$OUT/pgbench
+mkdir -p "$PGB_DIR"
+"$BENCH" pgbench-script --batch "$PGB_BATCH" >"$PGB_DIR/w1.sql"
+adjacent_ceiling() {  # dir label before|after
+  [ "$ADJACENT" = 1 ] || return 0
+  run_pgbench "$1" 2 "$PGB_DIR/w1.sql" "adjacent ceiling $3 ($2)" "$2" "$ADJ_SECONDS" "-$3"
+}
+
 # ---------------------------------------------------------------- scenarios
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 FULL_1W=""
@@ -309,6 +371,7 @@ if has throughput; then
   for w in $WORKER_COUNTS; do
     dir=$OUT/throughput-$w
     mkdir -p "$dir"
+    adjacent_ceiling "$dir" "full speed, $w worker(s)" before
     fresh_db "$dir"
     start_broker "$dir"
     if run_load "$dir" "full speed, $w worker(s)" "$w" --events "$N" --linger-ms "$FULL_LINGER_MS"; then :; else say "FAILED: full speed, $w worker(s) (logs in $dir)"; fi
@@ -317,6 +380,7 @@ if has throughput; then
     dump_statements "$dir"
     stop_workers
     stop_broker
+    adjacent_ceiling "$dir" "full speed, $w worker(s)" after
     if [ "$w" = 1 ]; then
       FULL_1W=$(grep '"label":"full speed, 1 worker(s)"' "$RESULTS" | tail -n 1 | grep -o '"events_per_s":[0-9.]*' | cut -d: -f2 || true)
     fi
@@ -366,6 +430,7 @@ fi
 if has backlog; then
   dir=$OUT/backlog
   mkdir -p "$dir"
+  adjacent_ceiling "$dir" "backlog of $BACKLOG, 1 worker" before
   fresh_db "$dir"
   start_broker "$dir"
   say "backlog: producing $BACKLOG events before any worker runs"
@@ -386,57 +451,11 @@ if has backlog; then
     say "FAILED: backlog could not be produced"
   fi
   stop_broker
+  adjacent_ceiling "$dir" "backlog of $BACKLOG, 1 worker" after
 fi
 
-# pgbench: the W1 transaction (the issue's definition of the DB ceiling), and
-# once more with the outbox relay's SELECT + DELETE of the same rows, which
-# the worker also pays for (not counted in the ceiling).
-# CPU ticks of PostgreSQL: live children, the postmaster, and its reaped children.
-pg_ticks() {
-  local t=0 p
-  for p in $(pgrep -P "$PG_PID") ; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
-  echo $((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PG_PID/stat")))
-}
-
-run_pgbench() {  # dir clients script label
-  local dir=$1 c=$2 script=$3 label=$4 txt
-  txt="$dir/$(basename "$script" .sql)-$c.txt"
-  fresh_db "$dir"
-  say "$label: $PGB_BATCH events per transaction, $c client(s), ${PGB_SECONDS}s"
-  read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
-  read -r _ u0 n0 s0 i0 w0 _ </proc/stat
-  pt0=$(pg_ticks)
-  if pgbench -n -M prepared -f "$script" -D nclients="$c" -c "$c" -j "$c" -T "$PGB_SECONDS" "$HUB_URL" >"$txt" 2>&1; then
-    read -r _ u1 n1 s1 i1 w1 _ </proc/stat
-    pt1=$(pg_ticks)
-    tps=$(grep -m1 -o 'tps = [0-9.]*' "$txt" | cut -d' ' -f3)
-    lat=$(grep -m1 -o 'latency average = [0-9.]*' "$txt" | cut -d' ' -f4)
-    busy=$(awk -v a=$((u1 + n1 + s1 - u0 - n0 - s0)) -v t=$((u1 + n1 + s1 + i1 + w1 - u0 - n0 - s0 - i0 - w0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * a / t : 0) }')
-    iow=$(awk -v a=$((w1 - w0)) -v t=$((u1 + n1 + s1 + i1 + w1 - u0 - n0 - s0 - i0 - w0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * a / t : 0) }')
-    eps=$(awk -v t="$tps" -v b="$PGB_BATCH" 'BEGIN { printf "%.0f", t * b }')
-    sleep 1.5  # statistics reach pg_stat_wal within ~1 s
-    read -r wb1 ws1 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
-    tx=$(grep -m1 -o 'number of transactions actually processed: [0-9]*' "$txt" | grep -o '[0-9]*$')
-    walpe=$(awk -v a="$wb0" -v b="$wb1" -v n="$tx" -v e="$PGB_BATCH" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / (n * e) : 0) }')
-    syncs=$(awk -v a="$ws0" -v b="$ws1" -v t="$PGB_SECONDS" 'BEGIN { printf "%.1f", (b - a) / t }')
-    pgcpu=$(awk -v a="$pt0" -v b="$pt1" -v hz="$(getconf CLK_TCK)" -v n="$tx" -v e="$PGB_BATCH" \
-      'BEGIN { printf "%.4f", (n > 0 ? (b - a) / hz * 1000 / (n * e) : 0) }')
-    local key=pgbench_events_per_s
-    [ "$label" = pgbench ] || key=pgbench_relay_events_per_s
-    echo "{\"label\":\"$label, $c client(s)\",\"clients\":$c,\"batch\":$PGB_BATCH,\"seconds\":$PGB_SECONDS,\"tps\":$tps,\"latency_ms\":$lat,\"$key\":$eps,\"machine_busy_pct\":$busy,\"machine_iowait_pct\":$iow,\"pg_wal_bytes_per_event\":$walpe,\"pg_wal_syncs_per_s\":$syncs,\"pg_cpu_s_per_1k\":$pgcpu}" >>"$RESULTS"
-    dump_statements "$dir"
-    [ -f "$dir/pg_stat_statements.txt" ] && mv "$dir/pg_stat_statements.txt" "$dir/pg_stat_statements-$(basename "$script" .sql)-$c.txt"
-    say "$label $c client(s): $tps tps x $PGB_BATCH = $eps W1 events/s (latency $lat ms/txn, machine busy $busy%, iowait $iow%)"
-  else
-    tail -n 5 "$txt" >&2
-    say "FAILED: $label $c client(s)"
-  fi
-}
-
 if has pgbench; then
-  dir=$OUT/pgbench
-  mkdir -p "$dir"
-  "$BENCH" pgbench-script --batch "$PGB_BATCH" >"$dir/w1.sql"
+  dir=$PGB_DIR
   "$BENCH" pgbench-script --batch "$PGB_BATCH" --with-delete 1 >"$dir/w1_relay.sql"
   for c in $PGB_CLIENTS; do run_pgbench "$dir" "$c" "$dir/w1.sql" pgbench; done
   for c in $PGB_RELAY_CLIENTS; do run_pgbench "$dir" "$c" "$dir/w1_relay.sql" "pgbench + outbox delete"; done

@@ -1251,6 +1251,34 @@ int Summary(const Args& a) {
   if (ceiling > 0)
     std::cout << "\nDB ceiling (best pgbench of the W1 transaction, outbox delete not included): " << fmt(ceiling, 0)
               << " W1 events/s\n";
+
+  // Each run against the ceiling measured right before and right after it
+  // (run.sh, BENCH_ADJACENT_CEILING): the machine's speed drifts within minutes.
+  bool any_adjacent = false;
+  for (const auto& d : runs) {
+    const auto& v = *d;
+    if (!v.HasMember("events_per_s") || !v.HasMember("label")) continue;
+    const std::string label = v["label"].GetString();
+    double before = NAN, after = NAN;
+    for (const auto& e : runs) {
+      const auto& a = *e;
+      if (!a.HasMember("adjacent_to") || !a["adjacent_to"].IsString() || label != a["adjacent_to"].GetString())
+        continue;
+      const std::string which = a["label"].GetString();
+      (which.find("before") != std::string::npos ? before : after) = num(a, "adjacent_pgbench_events_per_s");
+    }
+    if (std::isnan(before) && std::isnan(after)) continue;
+    if (!any_adjacent) {
+      std::cout << "\n| run | events/s | ceiling right before | ceiling right after | % of their mean |\n"
+                << "|---|---|---|---|---|\n";
+      any_adjacent = true;
+    }
+    const bool backlog = v.HasMember("mode") && std::string(v["mode"].GetString()) == "backlog";
+    const double eps = backlog ? num(v, "drain_events_per_s") : num(v, "events_per_s");
+    const double mean = std::isnan(before) ? after : std::isnan(after) ? before : (before + after) / 2;
+    std::cout << "| " << label << " | " << fmt(eps, 0) << (backlog ? " (drain)" : "") << " | " << fmt(before, 0)
+              << " | " << fmt(after, 0) << " | " << (mean > 0 ? fmt(100.0 * eps / mean, 0) + "%" : "–") << " |\n";
+  }
   return 0;
 }
 

@@ -194,15 +194,25 @@ TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
 }
 
-TEST(KafkaDeadLetterSink, ALetterTooLargeForTheProducerGoesOutWithoutItsValueAndItsNeighboursAsTheyAre) {
+// A dead-letter sink whose producer takes messages of at most 10,000 bytes.
+struct SmallLimitSink {
   MockKafka kafka;
-  kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
-  options.brokers = kafka.bootstraps();
-  options.extra = {{"message.max.bytes", "10000"}};
-  KafkaProducer producer(options);
+  KafkaProducer producer{Options(kafka)};
   common::Metrics metrics;
-  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  KafkaDeadLetterSink sink{producer, "hub.deadletter", metrics};
+
+  static ProducerOptions Options(MockKafka& kafka) {
+    kafka.CreateTopic("hub.deadletter", 1);
+    ProducerOptions options;
+    options.brokers = kafka.bootstraps();
+    options.extra = {{"message.max.bytes", "10000"}};
+    return options;
+  }
+};
+
+TEST(KafkaDeadLetterSink, ALetterTooLargeForTheProducerGoesOutWithoutItsValueAndItsNeighboursAsTheyAre) {
+  SmallLimitSink t;
+  auto& [kafka, producer, metrics, sink] = t;
   DeadLetter huge = SampleLetter();
   huge.key = "order-huge";
   huge.value.assign(20000, 'x');
@@ -224,14 +234,8 @@ TEST(KafkaDeadLetterSink, ALetterTooLargeForTheProducerGoesOutWithoutItsValueAnd
 }
 
 TEST(KafkaDeadLetterSink, ALetterWhoseHeadersAreTooLargeTooGoesOutWithTheHubHeadersOnly) {
-  MockKafka kafka;
-  kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
-  options.brokers = kafka.bootstraps();
-  options.extra = {{"message.max.bytes", "10000"}};
-  KafkaProducer producer(options);
-  common::Metrics metrics;
-  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  SmallLimitSink t;
+  auto& [kafka, producer, metrics, sink] = t;
   DeadLetter huge = SampleLetter();
   huge.value.assign(20000, 'x');
   huge.headers.emplace_back("x-big", std::string(15000, 'h'));
@@ -252,14 +256,8 @@ TEST(KafkaDeadLetterSink, ALetterWhoseHeadersAreTooLargeTooGoesOutWithTheHubHead
 
 TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
   // Even without value and headers: the key alone is over message.max.bytes.
-  MockKafka kafka;
-  kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
-  options.brokers = kafka.bootstraps();
-  options.extra = {{"message.max.bytes", "10000"}};
-  KafkaProducer producer(options);
-  common::Metrics metrics;
-  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  SmallLimitSink t;
+  auto& [kafka, producer, metrics, sink] = t;
   DeadLetter huge = SampleLetter();
   huge.key.assign(20000, 'k');
   EXPECT_THROW(sink.Send({huge}), DeliveryFailed);

@@ -60,6 +60,11 @@
 #                                completion arrives; 1 ms keeps the mock's hold out of the
 #                                measurement (5, the earlier default, added ~4 ms to the p99 at
 #                                1,000/s: 19.8-22.1 vs 15.9-17.8 ms in 3 pairs, PERFORMANCE.md)
+#   BENCH_READER_FETCH_WAIT_FULL_MS=5  the reader's in the full-speed runs (the backlog run's reader
+#                                uses 5 too).  There an event waits seconds behind the lead, so
+#                                the mock's hold of 0-5 ms changes nothing, while fetching every
+#                                millisecond cost the broker ~30% and the reader ~12% more CPU,
+#                                taken from the machine being measured (2 pairs, PERFORMANCE.md)
 #   BENCH_PG_STATEMENTS=0        1 = load pg_stat_statements (diagnostics; restarts the
 #                                cluster) and write each scenario's top statements
 #   BENCH_BUILD_DIR=build-bench  BENCH_OUT=.local/bench/<UTC time>  BENCH_KEEP_PG=0
@@ -92,6 +97,7 @@ KEEP_PG=${BENCH_KEEP_PG:-0}
 PG_STATEMENTS=${BENCH_PG_STATEMENTS:-0}
 FETCH_WAIT_MS=${BENCH_FETCH_WAIT_MS:-5}
 READER_FETCH_WAIT_MS=${BENCH_READER_FETCH_WAIT_MS:-1}
+READER_FETCH_WAIT_FULL_MS=${BENCH_READER_FETCH_WAIT_FULL_MS:-5}
 FULL_LINGER_MS=${BENCH_FULL_LINGER_MS:-5}
 HALF_LINGER_MS=${BENCH_HALF_LINGER_MS:-20}
 
@@ -204,7 +210,7 @@ dump_statements() {  # dir
     WHERE name IN ('fsync','synchronous_commit','full_page_writes','wal_level','wal_sync_method','shared_buffers',
                    'max_wal_size','checkpoint_timeout','commit_delay','wal_buffers','max_connections')
     ORDER BY name" | sed 's/^/pg /'
-  echo "workload: 100 W1 workflows, $PARTITIONS partitions, HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS, the reader's fetch.wait.max.ms $READER_FETCH_WAIT_MS, worker lanes ${HUB_WORKER_THREADS:-2} (default), batch max ${HUB_BATCH_MAX:-2000}"
+  echo "workload: 100 W1 workflows, $PARTITIONS partitions, HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS, the reader's fetch.wait.max.ms $READER_FETCH_WAIT_MS (full speed and backlog: $READER_FETCH_WAIT_FULL_MS), worker lanes ${HUB_WORKER_THREADS:-2} (default), batch max ${HUB_BATCH_MAX:-2000}"
 } >"$OUT/machine.txt"
 if [ "$FSYNC_TEST" = 1 ]; then
   if [ "$(id -u)" -eq 0 ]; then
@@ -301,7 +307,7 @@ run_load() {  # dir label workers bench-args...
   wait_assigned "$dir" "$workers" || return 1
   say "$label"
   local rc=0
-  "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$READER_FETCH_WAIT_MS" \
+  "$BENCH" load --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$READER_FETCH_WAIT_FULL_MS" \
     --broker-pid "$BROKER_PID" --max-lead "$MAX_LEAD" --label "$label" --dump "$dir/latency.csv" "$@" \
     >>"$RESULTS" 2>>"$dir/bench.log" || rc=$?
   tail -n 1 "$dir/bench.log" >&2
@@ -438,7 +444,7 @@ if has backlog; then
     --linger-ms 20 2>>"$dir/bench.log"); then
     tail -n 1 "$dir/bench.log" >&2
     start_workers "$dir" 1
-    "$BENCH" await --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" \
+    "$BENCH" await --brokers "$BROKERS" --database-url "$HUB_URL" --worker-pids "$(pids_csv)" --pg-pid "$PG_PID" --fetch-wait-ms "$READER_FETCH_WAIT_FULL_MS" \
       --broker-pid "$BROKER_PID" --run-id "$RUN_ID" --events "$BACKLOG" \
       --label "backlog of $BACKLOG, 1 worker" --dump "$dir/latency.csv" >>"$RESULTS" 2>>"$dir/bench.log" || say "FAILED: backlog (logs in $dir)"
     tail -n 1 "$dir/bench.log" >&2

@@ -328,7 +328,7 @@ run_pgbench() {  # dir clients script label [adjacent_to seconds tag]
   local dir=$1 c=$2 script=$3 label=$4 adjacent_to=${5:-} seconds=${6:-$PGB_SECONDS} tag=${7:-} txt
   txt="$dir/$(basename "$script" .sql)-$c$tag.txt"
   fresh_db "$dir"
-  say "$label: $PGB_BATCH events per transaction, $c client(s), ${PGB_SECONDS}s"
+  say "$label: $PGB_BATCH events per transaction, $c client(s), ${seconds}s"
   read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
   read -r _ u0 n0 s0 i0 w0 _ </proc/stat
   pt0=$(pg_ticks)

@@ -28,10 +28,11 @@ void Sha1(const std::string& data, unsigned char* h) {
 
 }  // namespace
 
-std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_view b) {
+std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_view b, std::string_view c) {
   std::string name;
-  name.reserve(a.size() + b.size() + 1);
+  name.reserve(a.size() + b.size() + c.size() + 2);
   name.append(a).append(1, '\0').append(b);
+  if (!c.empty()) name.append(1, '\0').append(c);
   unsigned char h[EVP_MAX_MD_SIZE];
   Sha1(name, h);
   constexpr int64_t kMaxMs = (int64_t{1} << 48) - 1;

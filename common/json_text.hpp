@@ -12,4 +12,9 @@ namespace hub::common {
 void AppendJsonString(std::string& out, std::string_view s);
 void AppendJsonInt(std::string& out, int64_t v);
 
+// Whether the JSON text nests arrays/objects deeper than `max_depth` (brackets
+// inside strings do not count).  Iterative, so it is safe on any input; used
+// before handing stored JSON to RapidJSON's recursive parser and writers.
+bool JsonNestsDeeperThan(std::string_view json, int max_depth);
+
 }  // namespace hub::common

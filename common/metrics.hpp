@@ -55,6 +55,10 @@ struct Metrics {
   std::atomic<int64_t> inflight{0};     // hub_inflight_events
   std::atomic<int64_t> partitions_assigned{0};  // hub_partitions_assigned
   std::atomic<int64_t> partitions_paused{0};    // hub_partitions_paused
+  // hub_partition_stuck_seconds: how long the oldest partition has been held
+  // at an event it cannot get past (failing, being retried, its dead letter
+  // not delivered); 0 when every partition moves.
+  std::atomic<int64_t> partition_stuck_ms{0};
   std::atomic<uint64_t> rebalances{0};          // hub_rebalances_total
   // Outbox relay.
   std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total

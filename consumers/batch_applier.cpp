@@ -16,15 +16,19 @@
 namespace hub::consumers {
 namespace {
 
-// An event's identity (source, id), as views into its envelope.
+// An event's identity (source, id) within its organisation, as views into
+// its envelope.
 struct Identity {
-  std::string_view source, id;
-  bool operator==(const Identity& o) const { return source == o.source && id == o.id; }
+  std::string_view organization, source, id;
+  bool operator==(const Identity& o) const {
+    return id == o.id && source == o.source && organization == o.organization;
+  }
 };
 struct IdentityHash {
   size_t operator()(const Identity& i) const {
-    const size_t h = std::hash<std::string_view>{}(i.source);
-    return h ^ (std::hash<std::string_view>{}(i.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+    size_t h = std::hash<std::string_view>{}(i.source);
+    h ^= std::hash<std::string_view>{}(i.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h ^ (std::hash<std::string_view>{}(i.organization) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
   }
 };
 
@@ -82,24 +86,49 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
     if (it->state != ItemState::kPending) continue;
     try {
       ApplyTransaction({it});
+      continue;
     } catch (const std::exception& e) {
       outbox_.Clear();
       if (store::Classify(e) == common::Retry::kTransient) RethrowTransient(e);
-      std::string state = store::SqlState(e);
-      it->Fail(common::ErrorClass::kInternal,
-               std::string("database rejected the event's writes") + (state.empty() ? "" : " (SQLSTATE " + state + ")") +
-                   ": " + e.what());
+      const std::string state = store::SqlState(e);
+      it->refused = std::string("the database refused the execution's writes") +
+                    (state.empty() ? "" : " (SQLSTATE " + state + ")") + ": " + e.what();
+    }
+    // The handler records what it can (e.g. a FAILED execution that says
+    // why) instead of the effects; only if even that is refused does the
+    // event become a dead letter.
+    BatchHandler* handler = HandlerFor(it->kind);
+    if (!handler || !handler->RecordsRefusals()) {
+      it->Fail(common::ErrorClass::kInternal, it->refused);
+      continue;
+    }
+    it->state = ItemState::kPending;
+    it->workflow.reset();
+    try {
+      ApplyTransaction({it});
+    } catch (const std::exception& e) {
+      outbox_.Clear();
+      if (store::Classify(e) == common::Retry::kTransient) RethrowTransient(e);
+      it->Fail(common::ErrorClass::kInternal, it->refused);
     }
   }
 }
 
 size_t BatchApplier::ApplyEach(const std::vector<WorkItem*>& items, std::string& error, bool& connection_lost) {
   for (size_t i = 0; i < items.size(); ++i) {
+    bool reached = false;
     try {
+      EnsureConnected();
+      reached = true;
       Apply({items[i]});
     } catch (const common::TransientError& e) {
       error = e.what();
-      connection_lost = dynamic_cast<const common::ConnectionLost*>(&e) != nullptr;
+      // The server was reached for this one event and the connection broke
+      // while applying it.  An outage that starts right then is not counted
+      // again (the next attempts cannot connect); a break that repeats after
+      // every reconnect is the event's (e.g. a message the server cannot
+      // take), so it counts towards its dead letter like any other failure.
+      connection_lost = dynamic_cast<const common::ConnectionLost*>(&e) != nullptr && !reached;
       return i;
     }
   }
@@ -170,18 +199,19 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
   // occurrence of an identity wins.
   // Hash containers keyed by views: identities share long prefixes (one
   // source), which made ordered sets of strings compare them byte by byte.
-  store::PgArray src(store::PgElement::kText), eid(store::PgElement::kText), topic(store::PgElement::kText),
-      part(store::PgElement::kInt4), off(store::PgElement::kInt8);
+  store::PgArray org_ids(store::PgElement::kText), src(store::PgElement::kText), eid(store::PgElement::kText),
+      topic(store::PgElement::kText), part(store::PgElement::kInt4), off(store::PgElement::kInt8);
   std::unordered_map<Identity, WorkItem*, IdentityHash> candidate_of;
   candidate_of.reserve(items.size());
   std::vector<WorkItem*> candidates;
   for (auto* it : items) {
     if (it->state != ItemState::kPending) continue;
-    if (!candidate_of.emplace(Identity{it->env.source, it->env.id}, it).second) {
+    if (!candidate_of.emplace(Identity{it->env.organization_id, it->env.source, it->env.id}, it).second) {
       it->state = ItemState::kDuplicate;
       continue;
     }
     candidates.push_back(it);
+    org_ids.Add(it->env.organization_id);
     src.Add(it->env.source);
     eid.Add(it->env.id);
     topic.Add(it->in.topic);
@@ -191,18 +221,20 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
   // Afterwards the candidates seen before are kDuplicate; the rest stay pending.
   if (!candidates.empty() && assume_fresh) {
     try {
-      txn.exec_prepared(store::sql::kInsertProcessedNew, src.param(), eid.param(), topic.param(), part.param(),
-                        off.param());
+      txn.exec_prepared(store::sql::kInsertProcessedNew, org_ids.param(), src.param(), eid.param(), topic.param(),
+                        part.param(), off.param());
     } catch (const pqxx::unique_violation&) {
       throw IdentitySeen{};  // rolls the transaction back
     }
   } else if (!candidates.empty()) {
-    auto rows = txn.exec_prepared(store::sql::kInsertProcessed, src.param(), eid.param(), topic.param(), part.param(), off.param());
+    auto rows = txn.exec_prepared(store::sql::kInsertProcessed, org_ids.param(), src.param(), eid.param(),
+                                  topic.param(), part.param(), off.param());
     std::unordered_set<const WorkItem*> fresh;  // identities inserted now: not seen before
     fresh.reserve(rows.size());
     for (const auto& r : rows) {
       auto c = candidate_of.find(Identity{std::string_view(r[0].c_str(), r[0].size()),
-                                          std::string_view(r[1].c_str(), r[1].size())});
+                                          std::string_view(r[1].c_str(), r[1].size()),
+                                          std::string_view(r[2].c_str(), r[2].size())});
       if (c != candidate_of.end()) fresh.insert(c->second);
     }
     for (auto* it : candidates)

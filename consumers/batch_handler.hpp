@@ -30,6 +30,11 @@ class BatchHandler {
   // events into `outbox`.
   virtual void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
                      store::OutboxBatch& outbox) = 0;
+  // Whether Apply() records an item whose `refused` is set (the database
+  // refused its effects once) as a failure of its own, e.g. a FAILED
+  // execution with that reason and its completion event, instead of its
+  // effects.  Otherwise such an item is dead-lettered.
+  virtual bool RecordsRefusals() const { return false; }
 };
 
 }  // namespace hub::consumers

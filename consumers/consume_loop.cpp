@@ -40,7 +40,7 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
     throw std::runtime_error("kafka consumer callbacks: " + err);
 
   LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max, opts_.on_outbox_committed,
-                 opts_.batch_linger_us};
+                 opts_.batch_linger_us, opts_.limits, opts_.max_event_bytes};
   for (int i = 0; i < opts_.lanes; ++i)
     lanes_.push_back(std::make_unique<Lane>(i, lo, schemas, dead_letters, completions_, metrics_));
   staged_.resize(lanes_.size());
@@ -124,6 +124,7 @@ void ConsumeLoop::HandleCompletions() {
       // (new epoch) and fetched again after the seek.
       p.shared->epoch.fetch_add(1, std::memory_order_acq_rel);
       if (p.fail_offset != c.failed_at) {
+        if (p.fail_offset < 0) p.failing_since = std::chrono::steady_clock::now();
         p.fail_offset = c.failed_at;
         p.attempts = 0;
         p.retries = 0;
@@ -214,8 +215,13 @@ void ConsumeLoop::UpdateBackpressure() {
     common::LogInfo("partitions resumed after back-pressure", {{"inflight", inflight_}});
   }
   int64_t paused = 0;
-  for (auto& [k, p] : parts_) paused += (bp_paused_ || holding_ || p.retry_paused) ? 1 : 0;
+  std::chrono::steady_clock::duration stuck{};
+  for (auto& [k, p] : parts_) {
+    paused += (bp_paused_ || holding_ || p.retry_paused) ? 1 : 0;
+    if (p.fail_offset >= 0) stuck = std::max(stuck, now - p.failing_since);
+  }
   metrics_.partitions_paused = paused;
+  metrics_.partition_stuck_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stuck).count();
   RdKafka::TopicPartition::destroy(tps);
 }
 

@@ -45,6 +45,8 @@ struct ConsumeOptions {
   int retry_max_attempts = 10;
   int retry_base_ms = 100;
   int retry_max_backoff_ms = 30000;
+  engine::ExecutionLimits limits;
+  size_t max_event_bytes = 1000000 - 1024;
   // Outbox rows of each committed batch, to publish from memory (called on the
   // lane threads).  Null: the relays find them (NOTIFY).
   OutboxCommitted on_outbox_committed;
@@ -78,6 +80,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     int64_t next_offset = -1;     // lowest offset that may be dispatched (guards against stale pre-seek messages)
     int64_t stored_through = -1;  // highest offset whose offset is stored
     int64_t fail_offset = -1;     // offset of the current retry sequence
+    std::chrono::steady_clock::time_point failing_since{};  // start of that sequence
     int attempts = 0;             // failures charged to the event at fail_offset
     int retries = 0;              // all retries at fail_offset (backoff exponent), outages included
     std::string last_error;

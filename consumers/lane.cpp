@@ -31,9 +31,9 @@ std::vector<Completion> CompletionQueue::Take() {
 }
 
 namespace {
-std::vector<std::unique_ptr<BatchHandler>> MakeHandlers(const std::string& prefix) {
+std::vector<std::unique_ptr<BatchHandler>> MakeHandlers(const LaneOptions& o) {
   std::vector<std::unique_ptr<BatchHandler>> h;
-  h.push_back(std::make_unique<WorkflowTriggeredHandler>(prefix));
+  h.push_back(std::make_unique<WorkflowTriggeredHandler>(o.topic_prefix, o.limits, o.max_event_bytes));
   return h;
 }
 }  // namespace
@@ -43,7 +43,7 @@ Lane::Lane(int index, LaneOptions opts, const SchemaRegistry& schemas, producers
     : index_(index),
       opts_(std::move(opts)),
       parser_(schemas),
-      applier_(opts_.database_url, MakeHandlers(opts_.topic_prefix), metrics, opts_.on_outbox_committed),
+      applier_(opts_.database_url, MakeHandlers(opts_), metrics, opts_.on_outbox_committed),
       dead_letters_(dead_letters),
       completions_(completions),
       metrics_(metrics) {
@@ -282,6 +282,12 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
       // Applied neighbours after them are deduplicated on redelivery.
       const std::string why = std::string("dead letter not delivered: ") + e.what();
       for (auto& [item, m] : lettered) fail_partition(m->part.get(), item->in.offset, why, false);
+      // Not the event's fault either, but the partition cannot move until
+      // the letter goes out: counted and logged as a retry, and shown by
+      // hub_partition_stuck_seconds while it lasts.
+      metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+      common::LogError("dead letters not delivered; their partitions wait and retry",
+                       {{"letters", letters.size()}, {"error", e.what()}});
     }
   }
   const int64_t now_us = common::NowUnixMicros();

@@ -25,6 +25,7 @@
 #include "consumers/batch_applier.hpp"
 #include "consumers/envelope.hpp"
 #include "consumers/schema_registry.hpp"
+#include "engine/limits.hpp"
 #include "producers/dead_letter_sink.hpp"
 
 namespace hub::consumers {
@@ -87,6 +88,8 @@ struct LaneOptions {
   // A lane that wakes up to fewer than batch_max events waits up to this long
   // for more: fewer, larger transactions when events trickle in.
   int batch_linger_us = 0;
+  engine::ExecutionLimits limits;  // what one workflow execution may cost
+  size_t max_event_bytes = 1000000 - 1024;  // the largest outgoing event the producer takes
 };
 
 class Lane {

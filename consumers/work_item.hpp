@@ -25,6 +25,9 @@ struct WorkItem {
   ItemState state = ItemState::kPending;
   common::ErrorClass error_class = common::ErrorClass::kInternal;
   std::string reason;
+  // Set when the database refused this event's effects: the handler records
+  // the failure instead (BatchHandler::RecordsRefusals).
+  std::string refused;
   // Handler scratch space (loaded state for this event).
   std::shared_ptr<const engine::CompiledWorkflow> workflow;
 
@@ -37,6 +40,7 @@ struct WorkItem {
     state = ItemState::kPending;
     error_class = common::ErrorClass::kInternal;
     reason.clear();
+    refused.clear();
     workflow.reset();
   }
 

@@ -28,11 +28,15 @@ std::string ValueJson(const rapidjson::Value* v) {
 }
 
 constexpr size_t kMaxCachedWorkflows = 20000;
+constexpr size_t kMaxCachedDefinitionBytes = 64 << 20;
 
 }  // namespace
 
-WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix)
-    : completed_topic_(std::move(topic_prefix) + "workflow.completed") {}
+WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits,
+                                                   size_t max_event_bytes)
+    : completed_topic_(std::move(topic_prefix) + "workflow.completed"),
+      limits_(limits),
+      max_event_bytes_(max_event_bytes) {}
 
 void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::string& org,
                                     const std::vector<WorkItem*>& items) {
@@ -41,7 +45,10 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
   store::PgArray ids(store::PgElement::kText);
   for (const auto& [id, _] : wanted) ids.Add(id);
   auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.param());
-  if (cache_.size() > kMaxCachedWorkflows) cache_.clear();
+  if (cache_.size() > kMaxCachedWorkflows || cache_bytes_ > kMaxCachedDefinitionBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
   for (const auto& row : rows) {
     std::string id = row[0].as<std::string>();
     std::string name = row[1].as<std::string>();
@@ -54,6 +61,7 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
     CacheEntry& entry = cache_[org + '\x1f' + id];
     if (!entry.compiled || entry.fingerprint != fp) {
       entry.fingerprint = fp;
+      cache_bytes_ += nodes.size() + edges.size() + vars.size() + name.size();
       entry.compiled = engine::CompileWorkflow(id, name, org, active, updated, nodes, edges, vars);
     }
     auto w = wanted.find(id);
@@ -95,14 +103,55 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
   for (auto* it : fresh) {
     const auto& wf = *it->workflow;
     const rapidjson::Value& data = it->env.data();
-    const std::string exec_id = common::TimeOrderedUuid(it->env.time_unix_us / 1000, it->env.source, it->env.id);
+    // Derived from the trigger's identity, which is scoped by organisation.
+    const std::string exec_id =
+        common::TimeOrderedUuid(it->env.time_unix_us / 1000, org, it->env.source, it->env.id);
     auto in = data.FindMember("input");
     const rapidjson::Value* input = in != data.MemberEnd() ? &in->value : nullptr;
 
     const int64_t start_us = common::NowUnixMicros();
-    engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id}, result);
+    if (it->refused.empty()) {
+      engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id}, limits_, result);
+    } else {
+      result = engine::ExecutionResult{};
+      result.status = engine::ExecutionStatus::kFailed;
+      result.error = engine::Excerpt(it->refused, engine::kMaxErrorBytes);
+    }
     const int64_t end_us = common::NowUnixMicros();
     const int64_t duration_ms = (end_us - start_us) / 1000;
+
+    engine::WorkflowCompleted ev;
+    ev.organization_id = org;
+    ev.workflow_id = wf.id;
+    ev.execution_id = exec_id;
+    ev.status = engine::ToString(result.status);
+    ev.output_json = result.output_json;
+    ev.error = result.error;
+    ev.nodes_executed = result.nodes_executed;
+    ev.tokens_used = result.tokens_used;
+    ev.cost = result.cost;
+    ev.duration_ms = duration_ms;
+    ev.trigger_event_id = it->env.id;
+    ev.trigger_time = it->env.time;
+    ev.correlation_id = StringField(data, "correlationId");
+    ev.traceparent = it->env.traceparent;
+    ev.now_unix_us = end_us;
+    std::string completion = engine::BuildWorkflowCompleted(ev);
+    if (completion.size() > max_event_bytes_) {
+      // The producer would refuse it for good: the execution fails instead,
+      // with an event that says why (its output is not kept).
+      const size_t size = completion.size();
+      result.status = engine::ExecutionStatus::kFailed;
+      result.error = "the completion event would be " + std::to_string(size) +
+                     " bytes, over the producer's limit of " + std::to_string(max_event_bytes_) +
+                     " bytes (message.max.bytes less room for the key and headers); the output was not kept";
+      result.output_json = "{}";
+      result.notifications.clear();
+      ev.status = engine::ToString(result.status);
+      ev.output_json = result.output_json;  // the views must see the new strings
+      ev.error = result.error;
+      completion = engine::BuildWorkflowCompleted(ev);
+    }
 
     id.Add(exec_id);
     workflow_id.Add(wf.id);
@@ -141,23 +190,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     ++c.n;
     c.last_us = std::max(c.last_us, end_us);
 
-    engine::WorkflowCompleted ev;
-    ev.organization_id = org;
-    ev.workflow_id = wf.id;
-    ev.execution_id = exec_id;
-    ev.status = engine::ToString(result.status);
-    ev.output_json = result.output_json;
-    ev.error = result.error;
-    ev.nodes_executed = result.nodes_executed;
-    ev.tokens_used = result.tokens_used;
-    ev.cost = result.cost;
-    ev.duration_ms = duration_ms;
-    ev.trigger_event_id = it->env.id;
-    ev.trigger_time = it->env.time;
-    ev.correlation_id = StringField(data, "correlationId");
-    ev.traceparent = it->env.traceparent;
-    ev.now_unix_us = end_us;
-    outbox.Add(completed_topic_, wf.id, engine::BuildWorkflowCompleted(ev));
+    outbox.Add(completed_topic_, wf.id, std::move(completion));
   }
 
   txn.exec_prepared(store::sql::kInsertExecutions, id.param(), org, workflow_id.param(), status.param(),

@@ -18,11 +18,13 @@ namespace hub::consumers {
 
 class WorkflowTriggeredHandler : public BatchHandler {
  public:
-  explicit WorkflowTriggeredHandler(std::string topic_prefix);
+  // `max_event_bytes`: the largest completion event the producer takes.
+  WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits, size_t max_event_bytes);
   common::InputKind kind() const override { return common::InputKind::kWorkflowTriggered; }
   void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) override;
   void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
              store::OutboxBatch& outbox) override;
+  bool RecordsRefusals() const override { return true; }
 
  private:
   struct CacheEntry {
@@ -30,9 +32,13 @@ class WorkflowTriggeredHandler : public BatchHandler {
     std::shared_ptr<const engine::CompiledWorkflow> compiled;
   };
   std::string completed_topic_;
+  const engine::ExecutionLimits limits_;
+  const size_t max_event_bytes_;
   // Compiled definitions by (organisation, workflow id), re-compiled when the
-  // row changes.  Lane-confined.
+  // row changes.  Lane-confined; bounded by the definitions' size, so that
+  // large definitions cannot make it hold gigabytes.
   std::unordered_map<std::string, CacheEntry> cache_;
+  size_t cache_bytes_ = 0;
 };
 
 }  // namespace hub::consumers

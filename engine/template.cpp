@@ -1,10 +1,10 @@
 #include "engine/template.hpp"
 
+#include <limits>
 #include <stdexcept>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
 
 namespace hub::engine {
 namespace {
@@ -15,14 +15,58 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-void AppendValueJson(const rapidjson::Value& v, std::string& out) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  out.append(buf.GetString(), buf.GetSize());
+// Serialized size of `v` as compact JSON, counted until it passes `stop` (the
+// walk ends there: the caller only needs to know it is too large).  Strings
+// are counted unescaped, which is what they occupy in memory.
+size_t JsonSizeUpTo(const rapidjson::Value& v, size_t stop) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return 4;
+    case rapidjson::kFalseType: return 5;
+    case rapidjson::kTrueType: return 4;
+    case rapidjson::kNumberType: return 24;
+    case rapidjson::kStringType: return v.GetStringLength() + 2;
+    case rapidjson::kArrayType: {
+      size_t n = 2;
+      for (const auto& e : v.GetArray()) {
+        n += JsonSizeUpTo(e, stop) + 1;
+        if (n > stop) return n;
+      }
+      return n;
+    }
+    case rapidjson::kObjectType: {
+      size_t n = 2;
+      for (const auto& m : v.GetObject()) {
+        n += m.name.GetStringLength() + 4 + JsonSizeUpTo(m.value, stop);
+        if (n > stop) return n;
+      }
+      return n;
+    }
+  }
+  return 0;
+}
+
+// Segments of up to 9 digits always fit; longer ones are checked.
+void ParseIndex(std::string_view seg, uint32_t& index, bool& too_large) {
+  uint64_t n = 0;
+  too_large = false;
+  for (char c : seg) {
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+    if (n >= std::numeric_limits<rapidjson::SizeType>::max()) {
+      too_large = true;
+      return;
+    }
+  }
+  index = static_cast<uint32_t>(n);
 }
 
 }  // namespace
+
+std::string Excerpt(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...(" + std::to_string(text.size()) + " bytes)";
+}
 
 Template Template::Compile(std::string_view text) {
   Template t;
@@ -36,17 +80,25 @@ Template Template::Compile(std::string_view text) {
     if (open > pos) t.parts_.push_back(Part{false, std::string(text.substr(pos, open - pos)), {}});
     size_t close = text.find("}}", open + 2);
     if (close == std::string_view::npos)
-      throw std::invalid_argument("unterminated '{{' in template \"" + std::string(text) + "\"");
+      throw std::invalid_argument("unterminated '{{' in template \"" + Excerpt(text) + "\"");
     std::string_view path = Trim(text.substr(open + 2, close - open - 2));
-    if (path.empty()) throw std::invalid_argument("empty '{{}}' in template \"" + std::string(text) + "\"");
+    if (path.empty()) throw std::invalid_argument("empty '{{}}' in template \"" + Excerpt(text) + "\"");
     Part p;
     p.is_path = true;
+    p.text = std::string(path);
     size_t s = 0;
     while (s <= path.size()) {
       size_t dot = path.find('.', s);
       if (dot == std::string_view::npos) dot = path.size();
-      if (dot == s) throw std::invalid_argument("bad path '" + std::string(path) + "' in template");
-      p.segments.emplace_back(path.substr(s, dot - s));
+      if (dot == s) throw std::invalid_argument("bad path '" + Excerpt(path) + "' in template");
+      Segment seg;
+      seg.name = std::string(path.substr(s, dot - s));
+      if (seg.name.find_first_not_of("0123456789") == std::string::npos) {
+        bool too_large = false;
+        ParseIndex(seg.name, seg.index, too_large);
+        seg.index_kind = too_large ? Segment::Index::kTooLarge : Segment::Index::kValid;
+      }
+      p.segments.push_back(std::move(seg));
       s = dot + 1;
     }
     t.parts_.push_back(std::move(p));
@@ -55,22 +107,25 @@ Template Template::Compile(std::string_view text) {
   return t;
 }
 
-const rapidjson::Value* Template::Resolve(const TemplateContext& ctx, const std::vector<std::string>& segs) {
+const rapidjson::Value* Template::Resolve(const TemplateContext& ctx, const Part& path) {
+  const auto& segs = path.segments;
   const rapidjson::Value* v = nullptr;
-  const std::string& root = segs[0];
+  const std::string& root = segs[0].name;
   if (root == "input") v = ctx.input;
   else if (root == "output") v = ctx.output;
   else if (root == "variables" || root == "vars") v = ctx.variables;
   else if (root == "trigger") v = ctx.trigger;
   else if (root == "workflow") v = ctx.workflow;
   for (size_t i = 1; v && i < segs.size(); ++i) {
-    const std::string& seg = segs[i];
+    const Segment& seg = segs[i];
     if (v->IsObject()) {
-      auto it = v->FindMember(rapidjson::StringRef(seg.data(), seg.size()));
+      auto it = v->FindMember(rapidjson::StringRef(seg.name.data(), seg.name.size()));
       v = it == v->MemberEnd() ? nullptr : &it->value;
-    } else if (v->IsArray() && !seg.empty() && seg.find_first_not_of("0123456789") == std::string::npos) {
-      size_t idx = std::stoul(seg);
-      v = idx < v->Size() ? &(*v)[static_cast<rapidjson::SizeType>(idx)] : nullptr;
+    } else if (v->IsArray() && seg.index_kind == Segment::Index::kValid) {
+      v = seg.index < v->Size() ? &(*v)[seg.index] : nullptr;
+    } else if (v->IsArray() && seg.index_kind == Segment::Index::kTooLarge) {
+      throw ExecutionError("template path '" + Excerpt(path.text) + "': array index " + Excerpt(seg.name, 40) +
+                           " is out of range (the array has " + std::to_string(v->Size()) + " elements)");
     } else {
       v = nullptr;
     }
@@ -79,24 +134,45 @@ const rapidjson::Value* Template::Resolve(const TemplateContext& ctx, const std:
 }
 
 void Template::RenderText(const TemplateContext& ctx, std::string& out) const {
+  const size_t start = out.size();
+  rapidjson::StringBuffer buf;
   for (const auto& p : parts_) {
+    std::string_view piece;
     if (!p.is_path) {
-      out += p.text;
-      continue;
+      piece = p.text;
+    } else {
+      const rapidjson::Value* v = Resolve(ctx, p);
+      if (!v || v->IsNull()) continue;
+      if (v->IsString()) {
+        piece = {v->GetString(), v->GetStringLength()};
+      } else {
+        // Measured before it is serialized: an over-large object fails
+        // without first being written out.
+        if (ctx.budget) ctx.budget->Charge(out.size() - start + JsonSizeUpTo(*v, ctx.budget->value_limit()), 0);
+        buf.Clear();
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        v->Accept(w);
+        piece = {buf.GetString(), buf.GetSize()};
+      }
     }
-    const rapidjson::Value* v = Resolve(ctx, p.segments);
-    if (!v || v->IsNull()) continue;
-    if (v->IsString()) out.append(v->GetString(), v->GetStringLength());
-    else AppendValueJson(*v, out);
+    if (ctx.budget) ctx.budget->Charge(out.size() - start + piece.size(), piece.size());
+    out.append(piece);
   }
 }
 
 void Template::RenderValue(const TemplateContext& ctx, rapidjson::Value& out,
                            rapidjson::Document::AllocatorType& alloc) const {
   if (parts_.size() == 1 && parts_[0].is_path) {
-    const rapidjson::Value* v = Resolve(ctx, parts_[0].segments);
-    if (v) out.CopyFrom(*v, alloc);
-    else out.SetNull();
+    const rapidjson::Value* v = Resolve(ctx, parts_[0]);
+    if (!v) {
+      out.SetNull();
+      return;
+    }
+    if (ctx.budget) {
+      const size_t size = JsonSizeUpTo(*v, ctx.budget->value_limit());
+      ctx.budget->Charge(size, size);
+    }
+    out.CopyFrom(*v, alloc);
     return;
   }
   std::string text;

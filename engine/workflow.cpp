@@ -12,6 +12,16 @@
 namespace hub::engine {
 namespace {
 
+// Definitions are parsed and walked by recursive code (RapidJSON's parser,
+// writer and CopyFrom): the same bound as events (consumers/envelope.cpp).
+constexpr int kMaxDefinitionDepth = 128;
+
+size_t Utf8Chars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 std::string_view NodeType(const rapidjson::Value& node) {
   auto t = node.FindMember("type");
   if (t != node.MemberEnd() && t->value.IsString()) {
@@ -64,6 +74,9 @@ void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledSt
     step.message = Template::Compile(StringMember(data, "message"));
     std::string t = StringMember(data, "notificationType");
     if (!t.empty()) step.notification_type = t;
+    if (Utf8Chars(step.notification_type) > kMaxNotificationTypeChars)
+      throw std::invalid_argument("notification node '" + step.node_id + "': notificationType has more than " +
+                                  std::to_string(kMaxNotificationTypeChars) + " characters");
   } else {
     throw std::invalid_argument("node '" + step.node_id + "' has type '" + std::string(type) +
                                 "', which this worker does not run");
@@ -175,11 +188,15 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
   auto& a = wf->meta.GetAllocator();
   wf->meta.AddMember("id", rapidjson::Value(wf->id.c_str(), a), a);
   wf->meta.AddMember("name", rapidjson::Value(wf->name.c_str(), a), a);
-  if (!variables_json.empty()) {
-    wf->variables.Parse(variables_json.data(), variables_json.size());
-    if (wf->variables.HasParseError()) wf->variables.SetNull();
-  }
   try {
+    for (std::string_view json : {nodes_json, edges_json, variables_json})
+      if (common::JsonNestsDeeperThan(json, kMaxDefinitionDepth))
+        throw std::invalid_argument("JSON nested deeper than " + std::to_string(kMaxDefinitionDepth) +
+                                    " levels is refused");
+    if (!variables_json.empty()) {
+      wf->variables.Parse(variables_json.data(), variables_json.size());
+      if (wf->variables.HasParseError()) wf->variables.SetNull();
+    }
     rapidjson::Document nodes, edges;
     nodes.Parse(nodes_json.data(), nodes_json.size());
     edges.Parse(edges_json.data(), edges_json.size());
@@ -189,20 +206,110 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
   } catch (const std::invalid_argument& e) {
     wf->steps.clear();
     wf->compile_error = std::string("invalid workflow definition: ") + e.what();
+  } catch (const std::exception& e) {
+    // Out of memory or a library limit on a hostile definition: still the
+    // definition's problem, never the worker's.
+    wf->steps.clear();
+    wf->compile_error = std::string("invalid workflow definition: cannot be compiled: ") + e.what();
   }
   return wf;
 }
 
-void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, ExecutionResult& out) {
+namespace {
+
+void RunTransform(const CompiledStep& step, const TemplateContext& ctx, rapidjson::Document& output,
+                  std::string& logs) {
+  auto& alloc = output.GetAllocator();
+  logs += ",\"output\":{";
+  bool first = true;
+  for (const auto& [name, tmpl] : step.fields) {
+    rapidjson::Value v;
+    tmpl.RenderValue(ctx, v, alloc);
+    if (!first) logs += ',';
+    first = false;
+    common::AppendJsonString(logs, name);
+    logs += ':';
+    AppendValue(v, logs);
+    auto existing = output.FindMember(rapidjson::StringRef(name.data(), name.size()));
+    if (existing != output.MemberEnd()) existing->value = v;
+    else output.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc), v, alloc);
+  }
+  logs += '}';
+}
+
+void RunNotification(const CompiledWorkflow& wf, const CompiledStep& step, const TriggerInput& trigger,
+                     const TemplateContext& ctx, ExecutionResult& out, std::string& logs) {
+  NotificationWrite n;
+  n.id = std::string(trigger.execution_id) + ":" + step.node_id;
+  step.user_id.RenderText(ctx, n.user_id);
+  step.title.RenderText(ctx, n.title);
+  step.message.RenderText(ctx, n.message);
+  if (n.user_id.empty()) throw ExecutionError("userId rendered empty");
+  if (const size_t chars = Utf8Chars(n.title); chars > kMaxNotificationTitleChars)
+    throw ExecutionError("title rendered " + std::to_string(chars) + " characters; a notification title has at most " +
+                         std::to_string(kMaxNotificationTitleChars));
+  n.type = step.notification_type;
+  n.metadata_json = "{\"executionId\":";
+  common::AppendJsonString(n.metadata_json, trigger.execution_id);
+  n.metadata_json += ",\"workflowId\":";
+  common::AppendJsonString(n.metadata_json, wf.id);
+  n.metadata_json += ",\"nodeId\":";
+  common::AppendJsonString(n.metadata_json, step.node_id);
+  n.metadata_json += '}';
+  logs += ",\"notificationId\":";
+  common::AppendJsonString(logs, n.id);
+  logs += ",\"userId\":";
+  common::AppendJsonString(logs, n.user_id);
+  out.notifications.push_back(std::move(n));
+}
+
+// The execution ends FAILED at `step` (null: before any node ran); `logs`
+// ends with the failed node's entry.
+void FailExecution(const CompiledStep* step, size_t node_start, std::string_view why, ExecutionResult& out) {
+  std::string& logs = out.logs_json;
+  logs.resize(node_start);
+  std::string error = step ? "node '" + Excerpt(step->node_id) + "' (" + StepTypeName(step->kind) + "): " : "";
+  error += why;
+  error = Excerpt(error, kMaxErrorBytes);
+  if (step) {
+    if (out.nodes_executed > 0) logs += ',';
+    logs += "{\"nodeId\":";
+    common::AppendJsonString(logs, step->node_id);
+    logs += ",\"type\":\"";
+    logs += StepTypeName(step->kind);
+    logs += "\",\"status\":\"FAILED\",\"error\":";
+    common::AppendJsonString(logs, error);
+    logs += '}';
+    ++out.nodes_executed;
+  }
+  logs += ']';
+  out.status = ExecutionStatus::kFailed;
+  out.error = std::move(error);
+  out.output_json = "{}";
+  out.notifications.clear();
+}
+
+}  // namespace
+
+void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const ExecutionLimits& limits,
+                 ExecutionResult& out) {
   out = ExecutionResult{};
   if (!wf.active) {
     out.status = ExecutionStatus::kCancelled;
-    out.error = "workflow " + wf.id + " is inactive (is_active = false); nothing was run";
+    out.error = Excerpt("workflow " + wf.id + " is inactive (is_active = false); nothing was run", kMaxErrorBytes);
     return;
   }
   if (!wf.compile_error.empty()) {
     out.status = ExecutionStatus::kFailed;
-    out.error = wf.compile_error;
+    out.error = Excerpt(wf.compile_error, kMaxErrorBytes);
+    return;
+  }
+  if (wf.steps.size() > static_cast<size_t>(limits.max_nodes)) {
+    out.logs_json = "[";
+    FailExecution(nullptr, 1,
+                  "the workflow has " + std::to_string(wf.steps.size()) + " nodes to run; an execution runs at most " +
+                      std::to_string(limits.max_nodes) + " (HUB_MAX_NODES_EXECUTED)",
+                  out);
     return;
   }
   // The output document lives in a stack buffer: no heap allocation for
@@ -210,82 +317,63 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, Execut
   char buffer[2048];
   rapidjson::MemoryPoolAllocator<> pool(buffer, sizeof buffer);
   rapidjson::Document output(rapidjson::kObjectType, &pool);
-  auto& alloc = output.GetAllocator();
+  RenderBudget budget(limits);
   TemplateContext ctx;
   ctx.input = trigger.input;
   ctx.output = &output;
   ctx.variables = wf.variables.IsNull() ? nullptr : &wf.variables;
   ctx.trigger = trigger.event;
   ctx.workflow = &wf.meta;
+  ctx.budget = &budget;
 
   std::string& logs = out.logs_json;
   logs.assign("[");
   for (const auto& step : wf.steps) {
-    if (out.nodes_executed > 0) logs += ',';
-    logs += "{\"nodeId\":";
-    common::AppendJsonString(logs, step.node_id);
-    logs += ",\"type\":\"";
-    logs += StepTypeName(step.kind);
-    logs += "\",\"status\":\"COMPLETED\"";
-    switch (step.kind) {
-      case StepKind::kTrigger:
-        break;
-      case StepKind::kTransform: {
-        logs += ",\"output\":{";
-        bool first = true;
-        for (const auto& [name, tmpl] : step.fields) {
-          rapidjson::Value v;
-          tmpl.RenderValue(ctx, v, alloc);
-          if (!first) logs += ',';
-          first = false;
-          common::AppendJsonString(logs, name);
-          logs += ':';
-          AppendValue(v, logs);
-          auto existing = output.FindMember(rapidjson::StringRef(name.data(), name.size()));
-          if (existing != output.MemberEnd()) existing->value = v;
-          else output.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc), v, alloc);
-        }
-        logs += '}';
-        break;
+    const size_t node_start = logs.size();
+    // Every failure is this execution's own: the definition and the event
+    // are the same on every retry.  Out of memory included: the budget keeps
+    // an execution far below what the process has.
+    try {
+      if (out.nodes_executed > 0) logs += ',';
+      logs += "{\"nodeId\":";
+      common::AppendJsonString(logs, step.node_id);
+      logs += ",\"type\":\"";
+      logs += StepTypeName(step.kind);
+      logs += "\",\"status\":\"COMPLETED\"";
+      switch (step.kind) {
+        case StepKind::kTrigger:
+          break;
+        case StepKind::kTransform:
+          RunTransform(step, ctx, output, logs);
+          break;
+        case StepKind::kNotification:
+          RunNotification(wf, step, trigger, ctx, out, logs);
+          break;
       }
-      case StepKind::kNotification: {
-        NotificationWrite n;
-        n.id = std::string(trigger.execution_id) + ":" + step.node_id;
-        step.user_id.RenderText(ctx, n.user_id);
-        step.title.RenderText(ctx, n.title);
-        step.message.RenderText(ctx, n.message);
-        n.type = step.notification_type;
-        n.metadata_json = "{\"executionId\":";
-        common::AppendJsonString(n.metadata_json, trigger.execution_id);
-        n.metadata_json += ",\"workflowId\":";
-        common::AppendJsonString(n.metadata_json, wf.id);
-        n.metadata_json += ",\"nodeId\":";
-        common::AppendJsonString(n.metadata_json, step.node_id);
-        n.metadata_json += '}';
-        logs += ",\"notificationId\":";
-        common::AppendJsonString(logs, n.id);
-        logs += ",\"userId\":";
-        common::AppendJsonString(logs, n.user_id);
-        if (n.user_id.empty()) {
-          logs.resize(logs.rfind("\"status\""));
-          logs += "\"status\":\"FAILED\",\"error\":\"userId rendered empty\"}";
-          ++out.nodes_executed;
-          logs += ']';
-          out.status = ExecutionStatus::kFailed;
-          out.error = "notification node '" + step.node_id + "': userId rendered empty";
-          out.notifications.clear();
-          return;
-        }
-        out.notifications.push_back(std::move(n));
-        break;
-      }
+      logs += '}';
+      ++out.nodes_executed;
+    } catch (const ExecutionError& e) {
+      FailExecution(&step, node_start, e.what(), out);
+      return;
+    } catch (const std::bad_alloc&) {
+      FailExecution(&step, node_start, "out of memory while running the node", out);
+      return;
+    } catch (const std::exception& e) {
+      FailExecution(&step, node_start, std::string("internal error: ") + e.what(), out);
+      return;
     }
-    logs += '}';
-    ++out.nodes_executed;
   }
   logs += ']';
   out.output_json.clear();
   AppendValue(output, out.output_json);
+  if (out.output_json.size() > limits.max_output_bytes) {
+    const size_t size = out.output_json.size();
+    logs.pop_back();
+    FailExecution(nullptr, logs.size(),
+                  "the output is " + std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(limits.max_output_bytes) + " bytes (HUB_MAX_OUTPUT_BYTES)",
+                  out);
+  }
 }
 
 }  // namespace hub::engine

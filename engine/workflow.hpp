@@ -7,6 +7,11 @@
 // name -> template), `notification` (data.userId/title/message templates,
 // data.notificationType).  Any other type makes the execution FAIL with an
 // explanation rather than pretending to run it.
+//
+// Nothing a definition or an event holds makes RunWorkflow throw: every
+// problem (bad definition, template error, a bound of ExecutionLimits, a value
+// too long for its column) is a FAILED execution whose error names it, so it
+// is charged to its event at once and never retried.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +20,7 @@
 
 #include <rapidjson/document.h>
 
+#include "engine/limits.hpp"
 #include "engine/template.hpp"
 
 namespace hub::engine {
@@ -77,6 +83,14 @@ struct TriggerInput {
   std::string_view execution_id;
 };
 
-void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, ExecutionResult& out);
+// Column sizes (schemas/sql) the engine checks before anything is written.
+inline constexpr size_t kMaxNotificationTitleChars = 200;  // notifications.title varchar(200)
+inline constexpr size_t kMaxNotificationTypeChars = 50;    // notifications.type varchar(50)
+// An execution's error text is cut to this (it is stored and sent in the
+// completion event).
+inline constexpr size_t kMaxErrorBytes = 2048;
+
+void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const ExecutionLimits& limits,
+                 ExecutionResult& out);
 
 }  // namespace hub::engine

@@ -7,12 +7,14 @@ namespace hub::store {
 std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
   auto conn = std::make_unique<pqxx::connection>(url);
   conn->prepare(sql::kInsertProcessed,
-                "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[]) "
-                "ON CONFLICT DO NOTHING RETURNING source, event_id");
+                "INSERT INTO processed_events (organization_id, source, event_id, topic, kafka_partition, "
+                "kafka_offset) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "
+                "ON CONFLICT DO NOTHING RETURNING organization_id, source, event_id");
   conn->prepare(sql::kInsertProcessedNew,
-                "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])");
+                "INSERT INTO processed_events (organization_id, source, event_id, topic, kafka_partition, "
+                "kafka_offset) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[])");
   conn->prepare(sql::kInsertOutbox,
                 "INSERT INTO outbox (shard, topic, kafka_key, payload, headers) "
                 "SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "

@@ -24,9 +24,13 @@ common::Retry Classify(const std::exception& e) {
     return common::Retry::kPermanent;
   }
   if (dynamic_cast<const pqxx::sql_error*>(&e)) return common::Retry::kPermanent;
-  // Unknown library failures (e.g. pqxx::failure without a state) are treated
-  // as transient: retries are bounded and end in a dead letter anyway.
-  return common::Retry::kTransient;
+  // Other libpq-level failures (protocol trouble without a state): transient,
+  // bounded by the retry attempts and then dead-lettered.
+  if (dynamic_cast<const pqxx::failure*>(&e)) return common::Retry::kTransient;
+  // Anything else (std::out_of_range, std::bad_alloc, a conversion error, ...)
+  // came from the event's own data going through our code: the same event
+  // does the same again, so it is charged to the event at once.
+  return common::Retry::kPermanent;
 }
 
 }  // namespace hub::store

@@ -31,8 +31,9 @@ namespace hub::worker {
 namespace {
 
 // Start-up check: the database is reachable and its role cannot bypass RLS.
-// Retries for a while so that pods starting together with the database wait.
-void CheckDatabase(const std::string& url) {
+// Retries for a while so that pods starting together with the database wait;
+// a stop signal ends the wait (returns false).
+bool CheckDatabase(const std::string& url) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (int attempt = 1;; ++attempt) {
     try {
@@ -40,12 +41,15 @@ void CheckDatabase(const std::string& url) {
       store::RequireRowSecurity(conn);
       pqxx::nontransaction q(conn);
       q.exec("SELECT 1 FROM schema_migrations LIMIT 1");
-      return;
+      return true;
     } catch (const pqxx::broken_connection& e) {
       if (std::chrono::steady_clock::now() > deadline)
         throw std::runtime_error(std::string("database unreachable: ") + e.what());
       common::LogWarn("database not reachable yet; retrying", {{"attempt", attempt}, {"error", e.what()}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 200 * attempt)));
+      if (WaitForStopSignal(std::chrono::milliseconds(std::min(2000, 200 * attempt))) != 0) {
+        common::LogInfo("stop signal received while waiting for the database; exiting");
+        return false;
+      }
     } catch (const pqxx::undefined_table&) {
       throw std::runtime_error("the database has no schema yet: run `hubworker migrate` first");
     }
@@ -61,7 +65,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
 
   common::LogInfo("hubworker starting", {{"database", common::RedactUrl(s.database_url)},
                                          {"group", s.kafka_group}, {"lanes", s.worker_threads}});
-  CheckDatabase(s.database_url);
+  if (!CheckDatabase(s.database_url)) return 0;
 
   std::unique_ptr<EmbeddedBroker> broker;
   std::string brokers = s.kafka_brokers;
@@ -120,6 +124,11 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.session_timeout_ms = s.session_timeout_ms;
   co.retry_max_attempts = s.retry_max_attempts;
   co.retry_base_ms = s.retry_base_ms;
+  co.limits.max_value_bytes = static_cast<size_t>(s.max_rendered_value_bytes);
+  co.limits.max_execution_bytes = static_cast<size_t>(s.max_execution_bytes);
+  co.limits.max_output_bytes = static_cast<size_t>(s.max_output_bytes);
+  co.limits.max_nodes = s.max_nodes_executed;
+  co.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
   co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
   // rows stay for the relay; per-key order may then break, README).

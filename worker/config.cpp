@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <libpq-fe.h>
+
 #include "common/error.hpp"
 
 namespace hub::worker {
@@ -35,6 +37,10 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_RELAY_BATCH", "outbox rows published per relay round", "2000"},
       {"HUB_RELAY_POLL_MS", "outbox polling fallback interval (ms)", "500"},
       {"HUB_RELAY_GRACE_MS", "the relay leaves outbox rows younger than this (ms) to the worker that committed them", "40000"},
+      {"HUB_MAX_RENDERED_VALUE_BYTES", "bytes one rendered template value may reach before its execution fails", "262144"},
+      {"HUB_MAX_EXECUTION_BYTES", "bytes all rendered values of one execution may reach before it fails", "1048576"},
+      {"HUB_MAX_OUTPUT_BYTES", "bytes of an execution's output JSON before it fails (bounds the completion event)", "262144"},
+      {"HUB_MAX_NODES_EXECUTED", "nodes one execution may run before it fails", "500"},
   };
   return kSpecs;
 }
@@ -77,6 +83,39 @@ std::vector<std::string> SplitComma(const std::string& v) {
 
 }  // namespace
 
+int ProducerMessageMaxBytes(const Settings& s) {
+  int message_max = 1000000;  // librdkafka's default
+  for (const auto& [k, v] : s.kafka_config)
+    if (k == "message.max.bytes") message_max = ParseInt("HUB_KAFKA_CONFIG (message.max.bytes)", v, 1000, 1000000000);
+  return message_max;
+}
+
+void CheckDatabaseUrl(const std::string& url) {
+  const char* kForm = " (expected a libpq URI such as postgresql://user@host:5432/dbname, or key=value pairs)";
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (!opts) {
+    std::string why = err ? err : "cannot be parsed";
+    if (err) PQfreemem(err);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    // libpq quotes the text it stopped at, which could be a password.
+    const bool may_hold_secret = url.find('@') != std::string::npos || url.find("password") != std::string::npos;
+    throw ConfigError("HUB_DATABASE_URL: not a valid connection string" + std::string(kForm) +
+                      (may_hold_secret ? std::string() : ": " + why));
+  }
+  std::string bad_port;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (std::string(o->keyword) != "port" || !o->val) continue;
+    for (const auto& p : SplitComma(o->val)) {
+      const bool digits = !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stoi(p) < 1 || std::stoi(p) > 65535) bad_port = p;
+    }
+  }
+  PQconninfoFree(opts);
+  if (!bad_port.empty())
+    throw ConfigError("HUB_DATABASE_URL: port '" + bad_port + "' is not a number between 1 and 65535" + kForm);
+}
+
 std::pair<std::string, uint16_t> ParseHostPort(const std::string& setting, const std::string& value) {
   auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0)
@@ -97,7 +136,10 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
   auto get = [&](const char* k) { return values[k]; };
 
   Settings s;
-  if (has("HUB_DATABASE_URL")) s.database_url = get("HUB_DATABASE_URL");
+  if (has("HUB_DATABASE_URL")) {
+    s.database_url = get("HUB_DATABASE_URL");
+    if (!s.database_url.empty()) CheckDatabaseUrl(s.database_url);
+  }
   if (has("HUB_KAFKA_BROKERS")) s.kafka_brokers = get("HUB_KAFKA_BROKERS");
   if (has("HUB_KAFKA_GROUP")) {
     s.kafka_group = get("HUB_KAFKA_GROUP");
@@ -156,10 +198,15 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
       {"HUB_RELAY_BATCH", &s.relay_batch, 1, 100000},
       {"HUB_RELAY_POLL_MS", &s.relay_poll_ms, 1, 600000},
       {"HUB_RELAY_GRACE_MS", &s.relay_grace_ms, 0, 3600000},
+      {"HUB_MAX_RENDERED_VALUE_BYTES", &s.max_rendered_value_bytes, 64, 64 << 20},
+      {"HUB_MAX_EXECUTION_BYTES", &s.max_execution_bytes, 64, 256 << 20},
+      {"HUB_MAX_OUTPUT_BYTES", &s.max_output_bytes, 2, 64 << 20},
+      {"HUB_MAX_NODES_EXECUTED", &s.max_nodes_executed, 1, 100000},
   };
   for (const auto& is : ints) {
     if (has(is.name)) *is.field = ParseInt(is.name, get(is.name), is.min, is.max);
   }
+  ProducerMessageMaxBytes(s);  // checks the value
   return s;
 }
 

@@ -44,6 +44,12 @@ struct Settings {
   int relay_batch = 2000;           // outbox rows published per round
   int relay_poll_ms = 500;          // relay polling fallback when no NOTIFY arrives
   int relay_grace_ms = 40000;       // rows younger than this are left to the worker that committed them
+
+  // What one workflow execution may cost (engine/limits.hpp).
+  int max_rendered_value_bytes = 256 * 1024;
+  int max_execution_bytes = 1024 * 1024;
+  int max_output_bytes = 256 * 1024;
+  int max_nodes_executed = 500;
 };
 
 // One recognised setting: env name, flag name, help text, default shown in --help.
@@ -69,6 +75,15 @@ void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::
 
 // The settings part of --help.
 std::string SettingsHelp();
+
+// message.max.bytes of the producer (HUB_KAFKA_CONFIG, else librdkafka's
+// default): outgoing events larger than it can never be published.
+int ProducerMessageMaxBytes(const Settings& s);
+
+// Checks that `url` is a libpq connection URI or key=value string whose ports
+// are numbers; throws ConfigError naming HUB_DATABASE_URL (never quoting a
+// password) otherwise.
+void CheckDatabaseUrl(const std::string& url);
 
 // "host:port" -> pair; throws ConfigError naming `setting`.
 std::pair<std::string, uint16_t> ParseHostPort(const std::string& setting, const std::string& value);

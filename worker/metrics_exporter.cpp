@@ -128,6 +128,10 @@ class HubCollector : public prometheus::Collectable {
                            Load(m_.partitions_assigned)));
     out.push_back(OneGauge("hub_partitions_paused", "Assigned partitions not being consumed: held or paused for back-pressure, or paused for a retry.",
                            Load(m_.partitions_paused)));
+    out.push_back(OneGauge("hub_partition_stuck_seconds",
+                           "How long the longest-held partition of this worker has not got past one event (failing, "
+                           "retried, or its dead letter not delivered); 0 when every partition moves.",
+                           Load(m_.partition_stuck_ms) / 1000.0));
     out.push_back(OneCounter("hub_rebalances_total", "Consumer group rebalances seen.", Load(m_.rebalances)));
     out.push_back(OneCounter("hub_outbox_published_total", "Outbox rows published to Kafka.",
                              Load(m_.outbox_published)));

@@ -20,6 +20,16 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
+int WaitForStopSignal(std::chrono::milliseconds timeout) {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000000};
+  const int sig = sigtimedwait(&s, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
 StopSignalWatcher::StopSignalWatcher(std::function<void(int)> on_stop) {
   thread_ = std::thread([cb = std::move(on_stop)] {
     sigset_t s = StopSet();

@@ -121,7 +121,7 @@ for v in $VARIANTS; do
   "$BENCH" pgbench-script --batch "$batch" >"$OUT/$v.sql"
   if [ "$v" = no_counters ]; then sed -i '/^UPDATE automation_workflows/d' "$OUT/$v.sql"; fi
   if [ "$v" = on_conflict ]; then
-    sed -i '/^INSERT INTO processed_events/s/;$/ ON CONFLICT DO NOTHING RETURNING source, event_id;/' "$OUT/$v.sql"
+    sed -i '/^INSERT INTO processed_events/s/;$/ ON CONFLICT DO NOTHING RETURNING organization_id, source, event_id;/' "$OUT/$v.sql"
   fi
   read -r wb0 ws0 < <(psql -X -qtA -F ' ' "$HUB_URL" -c "SELECT wal_bytes, wal_sync FROM pg_stat_wal")
   t0=$(pg_ticks)

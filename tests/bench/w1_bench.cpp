@@ -1073,11 +1073,12 @@ int PgbenchScript(const Args& a) {
   const std::string event = hub::worker::MakeWorkflowTriggered("w1-pgb-ZZZ", org, wfs[0], "bench-ZZZ");
   rapidjson::Document ev;
   ev.Parse(event.c_str());
-  const std::string exec_id = hub::common::TimeOrderedUuid(NowUnixMicros() / 1000, "urn:hub:demo", "w1-pgb-ZZZ");
+  const std::string exec_id = hub::common::TimeOrderedUuid(NowUnixMicros() / 1000, org, "urn:hub:demo", "w1-pgb-ZZZ");
   auto wf = hub::engine::CompileWorkflow(wfs[0], "Greeting 0", org, true, "", hub::worker::GreetingNodes(user),
                                          hub::worker::GreetingEdges(), "");
   hub::engine::ExecutionResult res;
-  hub::engine::RunWorkflow(*wf, hub::engine::TriggerInput{&ev, &ev["data"]["input"], exec_id}, res);
+  hub::engine::RunWorkflow(*wf, hub::engine::TriggerInput{&ev, &ev["data"]["input"], exec_id},
+                           hub::engine::ExecutionLimits{}, res);
   if (res.notifications.size() != 1) throw std::runtime_error("W1 should produce one notification");
   const auto& n = res.notifications[0];
   hub::engine::WorkflowCompleted wc;
@@ -1118,8 +1119,8 @@ int PgbenchScript(const Args& a) {
     << "SELECT id, name, is_active, updated_at::text, nodes::text, edges::text, coalesce(variables::text, '') "
        "FROM automation_workflows WHERE id = ANY("
     << ids << ");\n"
-    << "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
-       "SELECT E'urn\\x3ahub\\x3abench', gen_random_uuid()::text, 'hub.workflow.triggered', g % 12, g "
+    << "INSERT INTO processed_events (organization_id, source, event_id, topic, kafka_partition, kafka_offset) "
+       "SELECT " << SqlQuote(org) << ", E'urn\\x3ahub\\x3abench', gen_random_uuid()::text, 'hub.workflow.triggered', g % 12, g "
        "FROM generate_series(1, "
     << b << ") g;\n"  // new identities: the plain INSERT of BatchApplier's optimistic path"
     << "INSERT INTO workflow_executions (id, organization_id, workflow_type, workflow_id, status, started_at, "

@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "tests/support/kafka_client.hpp"
+#include "tests/support/pipeline_fixture.hpp"
 #include "tests/support/pg_fixture.hpp"
 #include "tests/support/process.hpp"
 #include "worker/embedded_broker.hpp"
@@ -28,115 +30,9 @@ using testing::ReceivedMessage;
 using testing::TestConsumer;
 using testing::TestProducer;
 
-std::string JsonString(const std::string& json, const char* pointer_key, const char* key) {
-  rapidjson::Document d;
-  d.Parse(json.c_str());
-  if (d.HasParseError() || !d.IsObject()) return {};
-  const rapidjson::Value* v = &d;
-  if (pointer_key) {
-    auto m = v->FindMember(pointer_key);
-    if (m == v->MemberEnd()) return {};
-    v = &m->value;
-  }
-  auto m = v->FindMember(key);
-  if (m == v->MemberEnd() || !m->value.IsString()) return {};
-  return m->value.GetString();
-}
+using testing::JsonString;
 
-class PipelineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    db_ = std::make_unique<PgDatabase>();
-    broker_ = std::make_unique<worker::EmbeddedBroker>(3, 12, "hub.");
-    worker::SeedOptions a;
-    a.organization_id = "org_a";
-    a.user_id = "user_a";
-    a.workflows = 100;
-    workflows_ = worker::SeedOrganization(db_->url(), a);
-    worker::SeedOptions b;
-    b.organization_id = "org_b";
-    b.user_id = "user_b";
-    b.workflows = 1;
-    other_tenant_workflow_ = worker::SeedOrganization(db_->url(), b).at(0);
-  }
-
-  std::unique_ptr<ChildProcess> StartWorker(std::map<std::string, std::string> extra = {}) {
-    std::map<std::string, std::string> env = {
-        {"HUB_DATABASE_URL", db_->url()},        {"HUB_KAFKA_BROKERS", broker_->bootstrap()},
-        {"HUB_HTTP_ADDR", "127.0.0.1:0"},        {"HUB_SESSION_TIMEOUT_MS", "4000"},
-        {"HUB_FETCH_WAIT_MS", "5"},              {"HUB_SHUTDOWN_TIMEOUT", "20"},
-        {"HUB_RETRY_BASE_MS", "50"},             {"HUB_LOG_LEVEL", "info"},
-        {"HUB_KAFKA_GROUP", "hub-e2e"},
-        // Rows a killed worker committed but did not publish are the relay's
-        // after this long (40 s by default).
-        {"HUB_RELAY_GRACE_MS", "2000"}};
-    for (auto& [k, v] : extra) env[k] = v;
-    return std::make_unique<ChildProcess>(HUB_BINARY, std::vector<std::string>{"run"}, env);
-  }
-
-  // Event ids "<prefix>-<i>", spread over the 100 workflows (key = workflow id).
-  void ProduceTriggered(TestProducer& p, const std::string& prefix, int from, int to) {
-    for (int i = from; i < to; ++i) {
-      const std::string& wf = workflows_[static_cast<size_t>(i) % workflows_.size()];
-      p.Produce("hub.workflow.triggered", wf,
-                worker::MakeWorkflowTriggered(prefix + "-" + std::to_string(i), "org_a", wf, "n" + std::to_string(i)),
-                {{"content-type", "application/cloudevents+json"}});
-    }
-    p.Flush();
-  }
-
-  // Incremental: each completion is parsed once, however often we poll.
-  bool WaitDistinctCompletions(TestConsumer& c, size_t n, std::chrono::milliseconds deadline) {
-    return c.PollUntil(
-        [&](const std::vector<ReceivedMessage>& ms) {
-          for (; seen_messages_ < ms.size(); ++seen_messages_) {
-            std::string id = JsonString(ms[seen_messages_].value, "data", "executionId");
-            if (!id.empty()) distinct_.insert(id);
-          }
-          return distinct_.size() >= n;
-        },
-        deadline);
-  }
-  size_t distinct() const { return distinct_.size(); }
-
-  // For failure messages, after the worker's log (CI shows the end of the
-  // output): how far the run got.
-  std::string Progress() {
-    std::string out = "\n--- distinct completions received: " + std::to_string(distinct());
-    try {
-      out += "; executions: " + std::to_string(Count("SELECT count(*) FROM workflow_executions")) +
-             "; processed_events: " + std::to_string(Count("SELECT count(*) FROM processed_events")) +
-             "; outbox rows: " + std::to_string(Count("SELECT count(*) FROM outbox"));
-    } catch (const std::exception& e) {
-      out += std::string("; database: ") + e.what();
-    }
-    return out;
-  }
-
-  int64_t Count(const std::string& sql) {
-    pqxx::connection c(db_->admin_url());
-    pqxx::nontransaction q(c);
-    return q.exec(sql)[0][0].as<int64_t>();
-  }
-
-  bool WaitOutboxEmpty(std::chrono::milliseconds deadline) {
-    return testing::WaitFor([&] { return Count("SELECT count(*) FROM outbox") == 0; }, deadline, 50ms);
-  }
-
-  static void StopWorker(ChildProcess& w) {
-    w.Signal(SIGTERM);
-    auto rc = w.WaitExit(40s);
-    ASSERT_TRUE(rc.has_value()) << "worker did not exit after SIGTERM\n" << w.StderrText();
-    EXPECT_EQ(*rc, 0) << w.StderrText();
-  }
-
-  std::unique_ptr<PgDatabase> db_;
-  std::unique_ptr<worker::EmbeddedBroker> broker_;
-  std::vector<std::string> workflows_;
-  std::string other_tenant_workflow_;
-  size_t seen_messages_ = 0;        // of the one completions consumer a test uses
-  std::set<std::string> distinct_;  // execution ids seen on hub.workflow.completed
-};
+class PipelineTest : public testing::PipelineFixture {};
 
 TEST_F(PipelineTest, TenThousandEventsOnThreeWorkersGiveExactlyTenThousandExecutions) {
   std::vector<std::unique_ptr<ChildProcess>> workers;
@@ -380,11 +276,11 @@ TEST_F(PipelineTest, AnEventThatKeepsFailingTransientlyIsDeadLetteredAfterTheLas
   StopWorker(*worker);
 }
 
-TEST_F(PipelineTest, ACompletionTooLargeForTheProducerIsQuarantinedAndItsKeyGoesOn) {
+TEST_F(PipelineTest, ACompletionTooLargeForTheProducerFailsItsExecutionAndItsKeyGoesOn) {
   // The producer takes messages up to 2,000 bytes; the middle event's greeting
-  // makes its completion larger.  Its execution is recorded; its completion
-  // cannot be published, so after the relay's grace it is moved to
-  // outbox_quarantine instead of holding back the key's later completions.
+  // makes its completion larger.  Such a completion used to be committed to
+  // the outbox and quarantined by the relay, never published.  The execution
+  // is FAILED instead, and its (small) completion event says why.
   auto worker = StartWorker({{"HUB_KAFKA_CONFIG", "message.max.bytes=2000"}});
   TestProducer producer(broker_->bootstrap());
   const std::string wf = workflows_[5];
@@ -396,17 +292,19 @@ TEST_F(PipelineTest, ACompletionTooLargeForTheProducerIsQuarantinedAndItsKeyGoes
   producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("big-2", "org_a", wf, "Bob"), structured);
   producer.Flush();
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
-  ASSERT_TRUE(WaitDistinctCompletions(completions, 2, 60s)) << worker->StderrText() << Progress();
-  ASSERT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM outbox_quarantine") == 1; }, 60s, 50ms))
-      << worker->StderrText() << Progress();
+  ASSERT_TRUE(WaitDistinctCompletions(completions, 3, 60s)) << worker->StderrText() << Progress();
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE trigger_event_id = 'big-1' AND status = 'FAILED' "
+                  "AND error LIKE 'the completion event would be % bytes, over the producer''s limit%'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications n JOIN workflow_executions e "
+                  "ON n.metadata->>'executionId' = e.id WHERE e.trigger_event_id = 'big-1'"), 0);
   EXPECT_TRUE(WaitOutboxEmpty(30s));
-  EXPECT_EQ(Count("SELECT count(*) FROM outbox_quarantine q JOIN workflow_executions e "
-                  "ON q.payload LIKE '%' || e.id || '%' WHERE e.trigger_event_id = 'big-1'"), 1);
-  EXPECT_NE(worker->StderrText().find("moved to outbox_quarantine"), std::string::npos);
-  std::set<std::string> triggers;
-  for (const auto& m : completions.messages()) triggers.insert(JsonString(m.value, "data", "triggerEventId"));
-  EXPECT_EQ(triggers, (std::set<std::string>{"big-0", "big-2"}));
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox_quarantine"), 0);
+  std::map<std::string, std::string> status_of;
+  for (const auto& m : completions.messages())
+    status_of[JsonString(m.value, "data", "triggerEventId")] = JsonString(m.value, "data", "status");
+  EXPECT_EQ(status_of, (std::map<std::string, std::string>{{"big-0", "COMPLETED"}, {"big-1", "FAILED"},
+                                                           {"big-2", "COMPLETED"}}));
   StopWorker(*worker);
 }
 

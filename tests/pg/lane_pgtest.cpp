@@ -37,30 +37,24 @@ class NoDeadLetters : public producers::DeadLetterSink {
   }
 };
 
-class LaneTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    worker::SeedOptions o;
-    o.organization_id = "org_a";
-    o.user_id = "user_a";
-    o.workflows = 1;
-    const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
-    // Event "e-2" (name "poison") fails with a serialization failure: a
-    // transient error, retried by the consume loop.
-    testing::InstallPoisonTrigger(db_.admin_url());
+// Records dead letters instead of sending them.
+class RecordingDeadLetters : public producers::DeadLetterSink {
+ public:
+  void Send(const std::vector<producers::DeadLetter>& letters) override {
+    for (const auto& l : letters) sent.push_back(l);
+  }
+  std::vector<producers::DeadLetter> sent;
+};
 
-    kafka_.CreateTopic(kTopic, 1);
-    testing::TestProducer producer(kafka_.bootstraps());
-    for (int i = 0; i < kEvents; ++i)
-      producer.Produce(kTopic, wf,
-                       worker::MakeWorkflowTriggered("e-" + std::to_string(i), "org_a", wf,
-                                                     i == 2 ? "poison" : "n" + std::to_string(i)),
-                       {{"content-type", "application/cloudevents+json"}});
-    producer.Flush();
+// A lane over partition 0 of kTopic, fed messages read back from a mock
+// cluster; subclasses seed the database and produce the events.
+class LaneHarness : public ::testing::Test {
+ protected:
+  void StartLane(producers::DeadLetterSink& dead_letters, const std::string& url = "") {
     part_->topic = kTopic;
     part_->partition = 0;
-    lane_ = std::make_unique<consumers::Lane>(0, consumers::LaneOptions{db_.url(), "hub.", 2000, nullptr, 0},
-                                              schemas_, dead_letters_, completions_, metrics_);
+    consumers::LaneOptions o{url.empty() ? db_.url() : url, "hub.", 2000, nullptr, 0};
+    lane_ = std::make_unique<consumers::Lane>(0, o, schemas_, dead_letters, completions_, metrics_);
   }
 
   void TearDown() override {
@@ -120,16 +114,47 @@ class LaneTest : public ::testing::Test {
     return q.exec1("SELECT count(*) FROM workflow_executions")[0].as<int64_t>();
   }
 
-  static constexpr int kEvents = 10;
+  int64_t Scalar(const std::string& sql) {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec1(sql)[0].as<int64_t>();
+  }
+
   testing::PgDatabase db_;
   testing::MockKafka kafka_;
   consumers::SchemaRegistry schemas_{consumers::SchemaRegistry::DefaultDir()};
-  NoDeadLetters dead_letters_;
   consumers::CompletionQueue completions_;
   common::Metrics metrics_;
   std::shared_ptr<SharedPartition> part_ = std::make_shared<SharedPartition>();
   std::unique_ptr<RdKafka::KafkaConsumer> reader_;  // reads the messages fed to the lane
   std::unique_ptr<consumers::Lane> lane_;
+};
+
+class LaneTest : public LaneHarness {
+ protected:
+  void SetUp() override {
+    worker::SeedOptions o;
+    o.organization_id = "org_a";
+    o.user_id = "user_a";
+    o.workflows = 1;
+    const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+    // Event "e-2" (name "poison") fails with a serialization failure: a
+    // transient error, retried by the consume loop.
+    testing::InstallPoisonTrigger(db_.admin_url());
+
+    kafka_.CreateTopic(kTopic, 1);
+    testing::TestProducer producer(kafka_.bootstraps());
+    for (int i = 0; i < kEvents; ++i)
+      producer.Produce(kTopic, wf,
+                       worker::MakeWorkflowTriggered("e-" + std::to_string(i), "org_a", wf,
+                                                     i == 2 ? "poison" : "n" + std::to_string(i)),
+                       {{"content-type", "application/cloudevents+json"}});
+    producer.Flush();
+    StartLane(dead_letters_);
+  }
+
+  static constexpr int kEvents = 10;
+  NoDeadLetters dead_letters_;
 };
 
 TEST_F(LaneTest, AFailedRetryIsReportedUnderTheLiveEpochEvenBehindStaleMessages) {
@@ -176,6 +201,135 @@ TEST_F(LaneTest, AfterAFailureThePartitionsQueuedMessagesWaitForTheRewind) {
   EXPECT_EQ(retried.failed_at, 2);
   EXPECT_EQ(retried.retired, 10);
   EXPECT_EQ(Executions(), 2);
+}
+
+// Hostile workflow definitions and values: each execution fails on its own,
+// at once, as a FAILED execution with its completion event -- no retry, no
+// dead letter, and its neighbours in the batch are applied.
+class PoisonLaneTest : public LaneHarness {
+ protected:
+  void SetUp() override {
+    worker::SeedOptions o;
+    o.organization_id = "org_a";
+    o.user_id = "user_a";
+    o.workflows = 6;
+    wfs_ = worker::SeedOrganization(db_.url(), o);
+    // Each next transform doubles the previous output: 26 of them reach
+    // gigabytes without the execution limits.
+    std::string nodes = R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.x}}{{input.x}}"}}})";
+    std::string edges = R"([{"source":"t","target":"n1"})";
+    for (int i = 2; i <= 26; ++i) {
+      const std::string id = "n" + std::to_string(i), prev = "n" + std::to_string(i - 1);
+      nodes += R"(,{"id":")" + id + R"(","type":"transform","data":{"fields":{"a":"{{output.a}}{{output.a}}"}}})";
+      edges += R"(,{"source":")" + prev + R"(","target":")" + id + R"("})";
+    }
+    SetDefinition(wfs_[1], nodes + "]", edges + "]");
+    SetDefinition(wfs_[2], R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.arr.99999999999999999999999}}"}}}])",
+                  R"([{"source":"t","target":"n1"}])");
+    SetDefinition(wfs_[3], R"([{"id":"t","type":"trigger"},{"id":"n","type":"notification","data":{"userId":"user_a","title":"{{input.name}}"}}])",
+                  R"([{"source":"t","target":"n"}])");
+    // A user of no organisation: the database refuses the notification.
+    SetDefinition(wfs_[4], R"([{"id":"t","type":"trigger"},{"id":"n","type":"notification","data":{"userId":"ghost","title":"hi"}}])",
+                  R"([{"source":"t","target":"n"}])");
+
+    kafka_.CreateTopic(kTopic, 1);
+    testing::TestProducer producer(kafka_.bootstraps());
+    auto produce = [&](const std::string& id, const std::string& wf, const std::string& name,
+                       const std::string& extra_input = "") {
+      std::string e = worker::MakeWorkflowTriggered(id, "org_a", wf, name);
+      if (!extra_input.empty()) e.replace(e.find("\"input\":{") + 9, 0, extra_input + ",");
+      producer.Produce(kTopic, wf, e, {{"content-type", "application/cloudevents+json"}});
+    };
+    produce("ok-0", wfs_[0], "Ada");
+    produce("doubling", wfs_[1], "x", R"("x":"12345678")");
+    produce("index", wfs_[2], "x", R"("arr":[1,2,3])");
+    produce("title", wfs_[3], std::string(201, 't'));
+    produce("ghost", wfs_[4], "x");
+    produce("ok-5", wfs_[5], "Bob");
+    produce("killme", wfs_[0], "killme");
+    producer.Flush();
+  }
+
+  void SetDefinition(const std::string& wf, const std::string& nodes, const std::string& edges) {
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec_params("UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", wf, nodes,
+                  edges);
+    t.commit();
+  }
+
+  std::string ErrorOf(const std::string& trigger) {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    auto r = q.exec_params("SELECT status::text || ': ' || coalesce(error, '') FROM workflow_executions "
+                           "WHERE trigger_event_id = $1", trigger);
+    return r.empty() ? "(no execution)" : r[0][0].as<std::string>();
+  }
+
+  std::vector<std::string> wfs_;
+  RecordingDeadLetters dead_letters_;
+};
+
+TEST_F(PoisonLaneTest, HostileWorkflowsFailTheirExecutionsAtOnceAndTheBatchIsApplied) {
+  StartLane(dead_letters_);
+  lane_->Push(Messages(0, 6, 0, false));
+  const Completion c = NextCompletion();
+  EXPECT_EQ(c.failed_at, -1) << c.error;
+  EXPECT_EQ(c.done_through, 5);
+  EXPECT_EQ(metrics_.retries.load(), 0u);
+  EXPECT_TRUE(dead_letters_.sent.empty()) << dead_letters_.sent.at(0).reason;
+
+  EXPECT_EQ(ErrorOf("ok-0"), "COMPLETED: ");
+  EXPECT_EQ(ErrorOf("ok-5"), "COMPLETED: ");
+  EXPECT_NE(ErrorOf("doubling").find("FAILED: node 'n16' (transform): a rendered value reached 524288 bytes, over the "
+                                     "limit of 262144 bytes per value (HUB_MAX_RENDERED_VALUE_BYTES)"),
+            std::string::npos)
+      << ErrorOf("doubling");
+  EXPECT_NE(ErrorOf("index").find("FAILED: node 'n1' (transform): template path 'input.arr.99999999999999999999999': "
+                                  "array index 99999999999999999999999 is out of range"),
+            std::string::npos)
+      << ErrorOf("index");
+  EXPECT_NE(ErrorOf("title").find("FAILED: node 'n' (notification): title rendered 201 characters"), std::string::npos)
+      << ErrorOf("title");
+  EXPECT_NE(ErrorOf("ghost").find("FAILED: the database refused the execution's writes"), std::string::npos)
+      << ErrorOf("ghost");
+  // Failed executions write no notifications; every execution has its
+  // completion event in the outbox.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications"), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE topic = 'hub.workflow.completed'"), 6);
+}
+
+// A connection that breaks every time one event is applied (the server cannot
+// take its message) is the event's failure: after reconnecting, it counts
+// towards the event's dead letter.  The database not being reachable at all
+// does not.
+TEST_F(PoisonLaneTest, AConnectionThatBreaksOnTheSameEventCountsAsItsFailure) {
+  {
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec(R"(CREATE FUNCTION kill_me() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN
+                IF NEW.input->>'name' = 'killme' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+                RETURN NEW;
+              END $$)");
+    t.exec("CREATE TRIGGER kill_me BEFORE INSERT ON workflow_executions FOR EACH ROW EXECUTE FUNCTION kill_me()");
+    t.commit();
+  }
+  StartLane(dead_letters_);
+  lane_->Push(Messages(6, 7, 0, /*isolate=*/true));
+  const Completion c = NextCompletion();
+  EXPECT_EQ(c.failed_at, 6);
+  EXPECT_TRUE(c.counts_attempt) << c.error;
+  EXPECT_EQ(ErrorOf("killme"), "(no execution)");
+}
+
+TEST_F(PoisonLaneTest, ADatabaseThatCannotBeReachedIsNotTheEventsFailure) {
+  // Port 1 on loopback: nothing listens there.
+  StartLane(dead_letters_, "postgresql://hub@127.0.0.1:1/nothing?connect_timeout=2");
+  lane_->Push(Messages(0, 1, 0, /*isolate=*/true));
+  const Completion c = NextCompletion();
+  EXPECT_EQ(c.failed_at, 0);
+  EXPECT_FALSE(c.counts_attempt) << c.error;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The cheaper keys of migration 0010 keep the guarantees of the ones they
-// replaced: processed_events still dedupes exactly on (source, event_id), and
+// replaced: processed_events dedupes exactly on (organization, source,
+// event_id) (migration 0015 added the organisation), and
 // notifications.user_id still behaves like the seed's foreign key to users
 // (checked per statement instead of per row).
 #include <gtest/gtest.h>
@@ -19,12 +20,13 @@ int64_t Scalar(const std::string& url, const std::string& sql) {
   return q.exec1(sql)[0].as<int64_t>();
 }
 
-int InsertProcessed(pqxx::connection& c, const std::string& source, const std::string& id) {
+int InsertProcessed(pqxx::connection& c, const std::string& source, const std::string& id,
+                    const std::string& org = "org_a") {
   pqxx::work t(c);
   auto r = t.exec_params(
-      "INSERT INTO processed_events (source, event_id, topic, kafka_partition, kafka_offset) "
-      "VALUES ($1, $2, 't', 0, 0) ON CONFLICT DO NOTHING RETURNING source, event_id",
-      source, id);
+      "INSERT INTO processed_events (organization_id, source, event_id, topic, kafka_partition, kafka_offset) "
+      "VALUES ($1, $2, $3, 't', 0, 0) ON CONFLICT DO NOTHING RETURNING source, event_id",
+      org, source, id);
   t.commit();
   return static_cast<int>(r.size());
 }
@@ -42,6 +44,18 @@ TEST(ProcessedEventsKey, DedupesExactlyOnSourceAndId) {
   EXPECT_EQ(InsertProcessed(c, "a1:", "x"), 1);
   EXPECT_EQ(InsertProcessed(c, "a", "1:x"), 1);
   EXPECT_EQ(Scalar(db.url(), "SELECT count(*) FROM processed_events"), 7);
+}
+
+// One tenant's event cannot shadow another tenant's event of the same
+// identity (source, id).
+TEST(ProcessedEventsKey, IdentityIsScopedByOrganization) {
+  testing::PgDatabase db;
+  pqxx::connection c(db.url());
+  EXPECT_EQ(InsertProcessed(c, "urn:a", "1", "org_a"), 1);
+  EXPECT_EQ(InsertProcessed(c, "urn:a", "1", "org_b"), 1);
+  EXPECT_EQ(InsertProcessed(c, "urn:a", "1", "org_a"), 0);
+  EXPECT_EQ(InsertProcessed(c, "a", "1", "org_"), 1);
+  EXPECT_EQ(InsertProcessed(c, "1:a", "1", "org"), 1);  // concatenations that agree stay apart
 }
 
 class NotificationUser : public ::testing::Test {

@@ -59,7 +59,7 @@ TEST(Workflow, GreetingRunsTriggerTransformNotificationInOrder) {
   ASSERT_EQ(wf->steps.size(), 3u);
   auto event = Json(R"({"id":"e1","data":{"input":{"name":"Ada"}}})");
   ExecutionResult r;
-  RunWorkflow(*wf, TriggerInput{&event, &event["data"]["input"], "exec-1"}, r);
+  RunWorkflow(*wf, TriggerInput{&event, &event["data"]["input"], "exec-1"}, ExecutionLimits{}, r);
   EXPECT_EQ(r.status, ExecutionStatus::kCompleted);
   EXPECT_EQ(r.output_json, R"({"greeting":"hello Ada"})");
   EXPECT_EQ(r.nodes_executed, 3);
@@ -80,7 +80,7 @@ TEST(Workflow, InactiveWorkflowIsCancelledWithAReason) {
   auto wf = Greeting(false);
   auto event = Json(R"({"data":{"input":{}}})");
   ExecutionResult r;
-  RunWorkflow(*wf, TriggerInput{&event, &event["data"]["input"], "x"}, r);
+  RunWorkflow(*wf, TriggerInput{&event, &event["data"]["input"], "x"}, ExecutionLimits{}, r);
   EXPECT_EQ(r.status, ExecutionStatus::kCancelled);
   EXPECT_NE(r.error.find("inactive"), std::string::npos);
   EXPECT_EQ(r.nodes_executed, 0);
@@ -94,7 +94,7 @@ TEST(Workflow, UnknownNodeTypeFailsTheExecutionWithAnExplanation) {
   EXPECT_NE(wf->compile_error.find("teleport"), std::string::npos);
   ExecutionResult r;
   auto event = Json("{}");
-  RunWorkflow(*wf, TriggerInput{&event, nullptr, "x"}, r);
+  RunWorkflow(*wf, TriggerInput{&event, nullptr, "x"}, ExecutionLimits{}, r);
   EXPECT_EQ(r.status, ExecutionStatus::kFailed);
   EXPECT_NE(r.error.find("teleport"), std::string::npos);
 }
@@ -119,7 +119,7 @@ TEST(Workflow, NodesNotReachableFromTheTriggerAreNotRun) {
   ASSERT_TRUE(wf->compile_error.empty()) << wf->compile_error;
   ExecutionResult r;
   auto event = Json("{}");
-  RunWorkflow(*wf, TriggerInput{&event, nullptr, "x"}, r);
+  RunWorkflow(*wf, TriggerInput{&event, nullptr, "x"}, ExecutionLimits{}, r);
   EXPECT_EQ(r.output_json, R"({"x":"1"})");
   EXPECT_EQ(r.nodes_executed, 2);
 }

@@ -1,7 +1,6 @@
 #include "consumers/consume_loop.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <thread>
 
 #include "common/error.hpp"
@@ -21,7 +20,11 @@ void Set(RdKafka::Conf& conf, const std::string& k, const std::string& v) {
 
 ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
                          common::Metrics& metrics)
-    : opts_(std::move(opts)), metrics_(metrics) {
+    : opts_(std::move(opts)),
+      retry_policy_{opts_.retry_max_attempts, std::chrono::milliseconds(opts_.retry_base_ms),
+                    std::chrono::milliseconds(opts_.retry_max_backoff_ms)},
+      clock_(*opts_.clock),
+      metrics_(metrics) {
   std::unique_ptr<RdKafka::Conf> conf = producers::MakeKafkaConf(opts_.brokers, opts_.kafka_config);
   Set(*conf, "group.id", opts_.group);
   Set(*conf, "partition.assignment.strategy", "cooperative-sticky");
@@ -40,7 +43,7 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
     throw std::runtime_error("kafka consumer callbacks: " + err);
 
   LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max, opts_.on_outbox_committed,
-                 opts_.batch_linger_us, opts_.limits, opts_.max_event_bytes};
+                 opts_.batch_linger_us, opts_.limits, opts_.max_event_bytes, opts_.clock};
   for (int i = 0; i < opts_.lanes; ++i)
     lanes_.push_back(std::make_unique<Lane>(i, lo, schemas, dead_letters, completions_, metrics_));
   staged_.resize(lanes_.size());
@@ -67,27 +70,17 @@ Lane& ConsumeLoop::LaneFor(const Key& k) {
   return *lanes_[static_cast<size_t>(k.second) % lanes_.size()];
 }
 
-std::chrono::milliseconds ConsumeLoop::Backoff(int attempt) {
-  double base = static_cast<double>(opts_.retry_base_ms) * std::pow(2.0, std::min(attempt - 1, 20));
-  base = std::min(base, static_cast<double>(opts_.retry_max_backoff_ms));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);  // "equal jitter"
-  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng_)));
-}
-
 void ConsumeLoop::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
   Key key{msg->topic_name(), msg->partition()};
   auto it = parts_.find(key);
   if (it == parts_.end()) return;  // not (or no longer) assigned
   Partition& p = it->second;
-  if (p.retry_paused || msg->offset() < p.next_offset) return;  // fetched before a seek: will come again
+  if (p.retry.paused() || msg->offset() < p.next_offset) return;  // fetched before a seek: will come again
   LaneMessage lm;
   lm.part = p.shared;
   lm.epoch = p.shared->epoch.load(std::memory_order_relaxed);
-  lm.isolate = p.fail_offset >= 0 && msg->offset() == p.fail_offset;
-  if (p.give_up && msg->offset() == p.fail_offset) {
-    lm.give_up_reason = "gave up after " + std::to_string(p.attempts) + " attempts; last error: " + p.last_error;
-    p.give_up = false;
-  }
+  lm.isolate = p.retry.Isolate(msg->offset());
+  lm.give_up_reason = p.retry.TakeGiveUpReason(msg->offset());
   p.next_offset = msg->offset() + 1;
   lm.msg = std::move(msg);
   ++inflight_;
@@ -111,32 +104,17 @@ void ConsumeLoop::HandleCompletions() {
     Partition& p = it->second;
     if (c.done_through > p.stored_through) {
       p.stored_through = c.done_through;
-      if (p.fail_offset >= 0 && c.done_through >= p.fail_offset) {
-        p.fail_offset = -1;
-        p.attempts = 0;
-        p.retries = 0;
-        p.give_up = false;
-      }
+      p.retry.OnDone(c.done_through);
       store.push_back(key);
     }
     if (c.failed_at >= 0 && c.epoch == p.shared->epoch.load()) {
       // Rewind: everything dispatched after failed_at is dropped by the lanes
       // (new epoch) and fetched again after the seek.
       p.shared->epoch.fetch_add(1, std::memory_order_acq_rel);
-      if (p.fail_offset != c.failed_at) {
-        if (p.fail_offset < 0) p.failing_since = std::chrono::steady_clock::now();
-        p.fail_offset = c.failed_at;
-        p.attempts = 0;
-        p.retries = 0;
-      }
-      ++p.retries;
-      if (c.counts_attempt) ++p.attempts;
-      p.last_error = c.error;
-      p.give_up = p.attempts >= opts_.retry_max_attempts;
-      p.retry_paused = true;
+      std::uniform_real_distribution<double> jitter(0.0, 1.0);
+      const auto delay = p.retry.OnFailure(retry_policy_, c.failed_at, c.error, c.counts_attempt, clock_.Steady(),
+                                           jitter(rng_));
       p.next_offset = c.failed_at;
-      const auto delay = p.give_up ? std::chrono::milliseconds(0) : Backoff(p.retries);
-      p.resume_at = std::chrono::steady_clock::now() + delay;
       std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(key.first, key.second));
       std::vector<RdKafka::TopicPartition*> v{tp.get()};
       consumer_->pause(v);
@@ -145,7 +123,8 @@ void ConsumeLoop::HandleCompletions() {
       RdKafka::ErrorCode rc = consumer_->seek(*seek_tp, 0);
       common::LogWarn("partition rewinds for retry",
                       {{"topic", key.first}, {"partition", key.second}, {"offset", c.failed_at},
-                       {"attempt", p.attempts}, {"retry", p.retries}, {"backoff_ms", static_cast<int64_t>(delay.count())},
+                       {"attempt", p.retry.attempts()}, {"retry", p.retry.retries()},
+                       {"backoff_ms", static_cast<int64_t>(delay.count())},
                        {"seek", RdKafka::err2str(rc)}, {"error", c.error}});
     }
   }
@@ -166,13 +145,11 @@ void ConsumeLoop::StoreOffsets(const std::vector<Key>& keys) {
 }
 
 void ConsumeLoop::ResumeDueRetries() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.Steady();
   std::vector<RdKafka::TopicPartition*> resume;
   for (auto& [k, p] : parts_) {
-    if (p.retry_paused && now >= p.resume_at) {
-      p.retry_paused = false;
-      if (!bp_paused_ && !stop_) resume.push_back(RdKafka::TopicPartition::create(k.first, k.second));
-    }
+    if (p.retry.ResumeIfDue(now) && !bp_paused_ && !stop_)
+      resume.push_back(RdKafka::TopicPartition::create(k.first, k.second));
   }
   if (!resume.empty()) {
     consumer_->resume(resume);
@@ -210,15 +187,16 @@ void ConsumeLoop::UpdateBackpressure() {
     bp_paused_ = false;
     holding_ = false;
     for (auto& [k, p] : parts_)
-      if (!p.retry_paused) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
+      if (!p.retry.paused()) tps.push_back(RdKafka::TopicPartition::create(k.first, k.second));
     consumer_->resume(tps);
     common::LogInfo("partitions resumed after back-pressure", {{"inflight", inflight_}});
   }
   int64_t paused = 0;
-  std::chrono::steady_clock::duration stuck{};
+  std::chrono::nanoseconds stuck{};
+  const auto clock_now = clock_.Steady();
   for (auto& [k, p] : parts_) {
-    paused += (bp_paused_ || holding_ || p.retry_paused) ? 1 : 0;
-    if (p.fail_offset >= 0) stuck = std::max(stuck, now - p.failing_since);
+    paused += (bp_paused_ || holding_ || p.retry.paused()) ? 1 : 0;
+    stuck = std::max(stuck, p.retry.StuckFor(clock_now));
   }
   metrics_.partitions_paused = paused;
   metrics_.partition_stuck_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stuck).count();

@@ -25,7 +25,9 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "common/metrics.hpp"
+#include "common/clock.hpp"
 #include "consumers/lane.hpp"
+#include "consumers/partition_retry.hpp"
 
 namespace hub::consumers {
 
@@ -45,6 +47,7 @@ struct ConsumeOptions {
   int retry_max_attempts = 10;
   int retry_base_ms = 100;
   int retry_max_backoff_ms = 30000;
+  const common::Clock* clock = nullptr;  // required: backoff and stuck time are read from it
   engine::ExecutionLimits limits;
   size_t max_event_bytes = 1000000 - 1024;
   // Outbox rows of each committed batch, to publish from memory (called on the
@@ -79,14 +82,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     std::shared_ptr<SharedPartition> shared;
     int64_t next_offset = -1;     // lowest offset that may be dispatched (guards against stale pre-seek messages)
     int64_t stored_through = -1;  // highest offset whose offset is stored
-    int64_t fail_offset = -1;     // offset of the current retry sequence
-    std::chrono::steady_clock::time_point failing_since{};  // start of that sequence
-    int attempts = 0;             // failures charged to the event at fail_offset
-    int retries = 0;              // all retries at fail_offset (backoff exponent), outages included
-    std::string last_error;
-    bool retry_paused = false;
-    std::chrono::steady_clock::time_point resume_at{};
-    bool give_up = false;  // the next dispatch of fail_offset is dead-lettered
+    PartitionRetry retry;
   };
   using Key = std::pair<std::string, int32_t>;
 
@@ -97,10 +93,11 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   void ResumeDueRetries();
   void UpdateBackpressure();
   void StoreOffsets(const std::vector<Key>& keys);
-  std::chrono::milliseconds Backoff(int attempt);
   Lane& LaneFor(const Key& k);
 
   ConsumeOptions opts_;
+  RetryPolicy retry_policy_;
+  const common::Clock& clock_;
   common::Metrics& metrics_;
   CompletionQueue completions_;
   std::vector<std::unique_ptr<Lane>> lanes_;

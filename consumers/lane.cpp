@@ -33,7 +33,7 @@ std::vector<Completion> CompletionQueue::Take() {
 namespace {
 std::vector<std::unique_ptr<BatchHandler>> MakeHandlers(const LaneOptions& o) {
   std::vector<std::unique_ptr<BatchHandler>> h;
-  h.push_back(std::make_unique<WorkflowTriggeredHandler>(o.topic_prefix, o.limits, o.max_event_bytes));
+  h.push_back(std::make_unique<WorkflowTriggeredHandler>(o.topic_prefix, o.limits, o.max_event_bytes, *o.clock));
   return h;
 }
 }  // namespace
@@ -152,7 +152,7 @@ void Lane::Run() {
 }
 
 void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = opts_.clock->Steady();
   std::map<SharedPartition*, Completion> per;  // by partition
   std::vector<WorkItem*> ptrs;
   ptrs.reserve(batch.size());
@@ -290,7 +290,7 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
                        {{"letters", letters.size()}, {"error", e.what()}});
     }
   }
-  const int64_t now_us = common::NowUnixMicros();
+  const int64_t now_us = opts_.clock->NowUnixMicros();
   for (auto& [item, m] : live) {
     if (!settled(item, m)) continue;
     Completion& c = per[m->part.get()];
@@ -306,7 +306,7 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
   metrics_.batch_events.fetch_add(ptrs.size(), std::memory_order_relaxed);
   metrics_.batch_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      std::chrono::duration<double>(opts_.clock->Steady() - t0).count());
 
   Report(per);
 }

@@ -21,6 +21,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
 #include "consumers/envelope.hpp"
@@ -90,6 +91,7 @@ struct LaneOptions {
   int batch_linger_us = 0;
   engine::ExecutionLimits limits;  // what one workflow execution may cost
   size_t max_event_bytes = 1000000 - 1024;  // the largest outgoing event the producer takes
+  const common::Clock* clock = nullptr;      // required: execution timestamps, event latency
 };
 
 class Lane {

@@ -33,10 +33,11 @@ constexpr size_t kMaxCachedDefinitionBytes = 64 << 20;
 }  // namespace
 
 WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits,
-                                                   size_t max_event_bytes)
+                                                   size_t max_event_bytes, const common::Clock& clock)
     : completed_topic_(std::move(topic_prefix) + "workflow.completed"),
       limits_(limits),
-      max_event_bytes_(max_event_bytes) {}
+      max_event_bytes_(max_event_bytes),
+      clock_(clock) {}
 
 void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::string& org,
                                     const std::vector<WorkItem*>& items) {
@@ -109,7 +110,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     auto in = data.FindMember("input");
     const rapidjson::Value* input = in != data.MemberEnd() ? &in->value : nullptr;
 
-    const int64_t start_us = common::NowUnixMicros();
+    const int64_t start_us = clock_.NowUnixMicros();
     if (it->refused.empty()) {
       engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id}, limits_, result);
     } else {
@@ -117,7 +118,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       result.status = engine::ExecutionStatus::kFailed;
       result.error = engine::Excerpt(it->refused, engine::kMaxErrorBytes);
     }
-    const int64_t end_us = common::NowUnixMicros();
+    const int64_t end_us = clock_.NowUnixMicros();
     const int64_t duration_ms = (end_us - start_us) / 1000;
 
     engine::WorkflowCompleted ev;

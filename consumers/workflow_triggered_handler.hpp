@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/clock.hpp"
 #include "consumers/batch_handler.hpp"
 #include "engine/workflow.hpp"
 
@@ -19,7 +20,8 @@ namespace hub::consumers {
 class WorkflowTriggeredHandler : public BatchHandler {
  public:
   // `max_event_bytes`: the largest completion event the producer takes.
-  WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits, size_t max_event_bytes);
+  WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits, size_t max_event_bytes,
+                           const common::Clock& clock);
   common::InputKind kind() const override { return common::InputKind::kWorkflowTriggered; }
   void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) override;
   void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
@@ -34,6 +36,7 @@ class WorkflowTriggeredHandler : public BatchHandler {
   std::string completed_topic_;
   const engine::ExecutionLimits limits_;
   const size_t max_event_bytes_;
+  const common::Clock& clock_;  // execution start and end times
   // Compiled definitions by (organisation, workflow id), re-compiled when the
   // row changes.  Lane-confined; bounded by the definitions' size, so that
   // large definitions cannot make it hold gigabytes.

@@ -340,19 +340,9 @@ void OutboxRelay::Balance(bool force) {
 
 int64_t OutboxRelay::CutoffId(pqxx::transaction_base& tx, int grace_ms) {
   if (grace_ms <= 0) return std::numeric_limits<int64_t>::max();
-  // Rows younger than the grace period belong to the OutboxPublisher of the
-  // worker that committed them.  Their age is judged by id, not created_at:
-  // every round samples the last id handed out, and the newest sample taken
-  // at least grace_ms ago bounds the ids of rows inserted before then.  An
-  // index range on (shard, id) then reads the old rows only; a created_at
-  // filter had to read (and skip) every young row of the owned shards on
-  // every round (measured: 116 ms per round at full speed).
-  const auto now = std::chrono::steady_clock::now();
-  if (id_samples_.empty() || now - id_samples_.back().first >= std::chrono::milliseconds(100))
-    id_samples_.emplace_back(now, tx.exec_prepared1(sql::kLastId)[0].as<int64_t>());
-  const auto old_enough = now - std::chrono::milliseconds(grace_ms);
-  while (id_samples_.size() >= 2 && id_samples_[1].first <= old_enough) id_samples_.pop_front();
-  return id_samples_.front().first <= old_enough ? id_samples_.front().second : 0;
+  const auto now = options_.clock->Steady();
+  if (grace_cutoff_.WantsSample(now)) grace_cutoff_.AddSample(now, tx.exec_prepared1(sql::kLastId)[0].as<int64_t>());
+  return grace_cutoff_.Cutoff(now, std::chrono::milliseconds(grace_ms));
 }
 
 OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {

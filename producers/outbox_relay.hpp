@@ -83,6 +83,8 @@
 
 #include "common/metrics.hpp"
 #include "common/outbox_shard.hpp"
+#include "common/clock.hpp"
+#include "producers/grace_cutoff.hpp"
 #include "producers/kafka_producer.hpp"
 
 
@@ -102,6 +104,7 @@ struct RelayOptions {
   // Longer than a publisher's delivery wait (message timeout + margin), so the
   // two publish the same row only after a crash or a failed delivery.
   int grace_ms = 0;
+  const common::Clock* clock = nullptr;  // required: the grace period is judged on it
 };
 
 class OutboxRelay {
@@ -164,7 +167,7 @@ class OutboxRelay {
   std::bitset<common::kOutboxShards> owned_;
   int select_from_shard_ = 0;  // where the next round starts walking the owned shards
   // (when, last outbox id handed out), oldest first: see CutoffId().
-  std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> id_samples_;
+  GraceCutoff grace_cutoff_;
   int target_shards_ = common::kOutboxShards;
   std::chrono::steady_clock::time_point next_balance_{};
   std::chrono::steady_clock::time_point next_sample_{};

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -77,6 +78,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   }
 
   common::Metrics metrics;
+  const common::SystemClock clock;  // the one clock every part below reads
   MetricsExporter exporter(metrics);
   auto [http_host, http_port] = ParseHostPort("HUB_HTTP_ADDR", s.http_addr);
   HttpServer http(
@@ -99,6 +101,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   ro.batch = s.relay_batch;
   ro.poll_ms = s.relay_poll_ms;
   ro.grace_ms = s.relay_grace_ms;
+  ro.clock = &clock;
   producers::OutboxRelay relay(ro, producer, metrics);
   relay.Start();
   // Committed outbox rows are published from memory; the relay only takes
@@ -129,6 +132,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.limits.max_output_bytes = static_cast<size_t>(s.max_output_bytes);
   co.limits.max_nodes = s.max_nodes_executed;
   co.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
+  co.clock = &clock;
   co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
   // rows stay for the relay; per-key order may then break, README).

@@ -53,7 +53,10 @@ class LaneHarness : public ::testing::Test {
   void StartLane(producers::DeadLetterSink& dead_letters, const std::string& url = "") {
     part_->topic = kTopic;
     part_->partition = 0;
-    consumers::LaneOptions o{url.empty() ? db_.url() : url, "hub.", 2000, nullptr, 0};
+    consumers::LaneOptions o;
+    o.database_url = url.empty() ? db_.url() : url;
+    o.topic_prefix = "hub.";
+    o.clock = &clock_;
     lane_ = std::make_unique<consumers::Lane>(0, o, schemas_, dead_letters, completions_, metrics_);
   }
 
@@ -120,6 +123,7 @@ class LaneHarness : public ::testing::Test {
     return q.exec1(sql)[0].as<int64_t>();
   }
 
+  common::SystemClock clock_;
   testing::PgDatabase db_;
   testing::MockKafka kafka_;
   consumers::SchemaRegistry schemas_{consumers::SchemaRegistry::DefaultDir()};

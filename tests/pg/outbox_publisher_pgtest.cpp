@@ -3,6 +3,8 @@
 // rows alone (its grace period) and takes the old ones.  Real PostgreSQL, the
 // librdkafka mock cluster, a separate consumer.
 #include <gtest/gtest.h>
+
+#include "common/clock.hpp"
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -14,6 +16,7 @@
 
 #include <pqxx/pqxx>
 
+#include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "producers/kafka_producer.hpp"
 #include "producers/outbox_publisher.hpp"
@@ -138,18 +141,20 @@ TEST_F(OutboxPublisherTest, RowsWhoseDeliveryFailedStayForTheRelayWhichWaitsOutI
   const auto left = OutboxRows();
   ASSERT_GT(left, 0);
 
-  // A relay with a grace period longer than the rows' age leaves them alone...
+  // A relay with an hour of grace leaves them alone while they are younger
+  // (its clock is a manual one: nobody waits an hour)...
+  common::ManualClock clock;
   RelayOptions ro;
   ro.database_url = db_.url();
   ro.grace_ms = 3600 * 1000;
-  {
-    OutboxRelay patient(ro, producer_, metrics_);
-    EXPECT_EQ(patient.PublishOnce(), 0u);
-    EXPECT_EQ(OutboxRows(), left);
-  }  // releases its shards
-  // ...and once they are older than its grace, publishes them.
-  ro.grace_ms = 1;
+  ro.clock = &clock;
   OutboxRelay relay(ro, producer_, metrics_);
+  EXPECT_EQ(relay.PublishOnce(), 0u);
+  clock.Advance(std::chrono::minutes(59));
+  EXPECT_EQ(relay.PublishOnce(), 0u);
+  EXPECT_EQ(OutboxRows(), left);
+  // ...and publishes them once they are older than its grace.
+  clock.Advance(std::chrono::minutes(2));
   ASSERT_TRUE(testing::WaitFor([&] { relay.PublishOnce(); return OutboxRows() == 0; }, 30s, 10ms));
   testing::TestConsumer reader(kafka_.bootstraps(), kTopic);
   EXPECT_TRUE(reader.PollUntil([&](const auto& m) { return static_cast<int64_t>(m.size()) >= 20; }, 30s));

@@ -201,12 +201,18 @@ ProducerOptions ProducerFor(const testing::MockKafka& kafka) {
   return o;
 }
 
+const common::SystemClock& SystemClockForTests() {
+  static const common::SystemClock clock;
+  return clock;
+}
+
 RelayOptions RelayFor(const testing::PgDatabase& db, int batch = 2000) {
   RelayOptions o;
   o.database_url = db.url();
   o.batch = batch;
   o.poll_ms = 200;
   o.sample_ms = 100;
+  o.clock = &SystemClockForTests();
   return o;
 }
 

@@ -1,6 +1,8 @@
 #include "consumers/envelope.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include <rapidjson/error/en.h>
@@ -77,6 +79,47 @@ size_t InvalidUtf8At(std::string_view s) {
 }
 
 bool IsValidUtf8(std::string_view s) { return InvalidUtf8At(s) == std::string_view::npos; }
+
+// True if the raw JSON text has a \u escape.  The raw text is checked to be
+// valid UTF-8 without NUL, so only such an escape can make a decoded string
+// differ from that (and a backslash appears nowhere else in valid JSON).
+bool HasUnicodeEscape(std::string_view raw) {
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p))))) {
+    if (end - p < 2) return false;
+    if (p[1] == 'u') return true;
+    p += 2;  // an escaped character, possibly a backslash
+  }
+  return false;
+}
+
+// Why a decoded string cannot be stored as text (PostgreSQL refuses NUL and
+// invalid UTF-8, and libpq cuts a text parameter at a NUL), or "" if it can.
+std::string TextProblem(std::string_view s) {
+  if (std::memchr(s.data(), '\0', s.size())) return "contains a NUL character (\\u0000), which is not allowed in text";
+  const size_t bad = InvalidUtf8At(s);
+  if (bad == std::string_view::npos) return {};
+  // From a valid raw text, RapidJSON only produces a lone low surrogate (a lone
+  // high one is a parse error), encoded as ED B0..BF xx.
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data()) + bad;
+  if (s.size() - bad >= 3 && b[0] == 0xED && (b[1] & 0xE0) == 0xA0) {
+    const unsigned cp = 0xD000u | ((b[1] & 0x3Fu) << 6) | (b[2] & 0x3Fu);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04x", cp);
+    return std::string("contains a lone surrogate escape (\\u") + hex + ") that is not valid text";
+  }
+  return "is not valid UTF-8 text";
+}
+
+// At most `max` bytes of `s`, cut at a character boundary, "..." if cut: for
+// quoting keys and values of any size in a reason.
+std::string Clip(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + "...";
+}
 
 std::string_view View(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
@@ -404,6 +447,77 @@ class ParseTee {
   bool too_deep_ = false;
 };
 
+// A step of a JSON path: an object member's name or an array index.
+struct PathStep {
+  std::string_view key;
+  size_t index = 0;
+  bool is_index = false;
+};
+
+// The steps as "data.input.x" or "data.list[2]"; "event" if there are none.
+// Long names are cut: a reason must stay readable whatever the event holds.
+std::string RenderPath(const std::vector<PathStep>& steps) {
+  std::string out;
+  for (const PathStep& s : steps) {
+    if (s.is_index) {
+      out += "[" + std::to_string(s.index) + "]";
+    } else {
+      if (!out.empty()) out += '.';
+      out += Clip(s.key, 64);
+    }
+  }
+  return out.empty() ? "event" : out;
+}
+
+// Keys and strings that are not valid text although the raw JSON is: found in
+// one walk of the parsed event, run only when the raw text has a \u escape
+// (HasUnicodeEscape), which typical events do not.  Recursion is bounded by
+// kMaxDepth (ParseTee).
+class ContentCheck {
+ public:
+  // "" if the event is fine, else the reason, naming the JSON path.
+  std::string Run(const Value& root) {
+    if (!NeedsVisit(root) || Visit(root)) return {};
+    std::reverse(path_.begin(), path_.end());
+    return RenderPath(path_) + ": " + what_;
+  }
+
+ private:
+  static bool NeedsVisit(const Value& v) { return v.IsObject() || v.IsArray() || v.IsString(); }
+
+  // `v` is one that NeedsVisit.  On failure sets what_; each enclosing level
+  // then adds its step to path_.
+  bool Visit(const Value& v) {
+    if (v.IsString()) return TextOk(View(v), "");
+    if (v.IsArray()) {
+      for (SizeType i = 0; i < v.Size(); ++i) {
+        if (NeedsVisit(v[i]) && !Visit(v[i])) return Failed(PathStep{{}, i, true});
+      }
+      return true;
+    }
+    for (const auto& m : v.GetObject()) {  // an object
+      if (!TextOk(View(m.name), "a key ")) return false;
+      if (NeedsVisit(m.value) && !Visit(m.value)) return Failed(PathStep{View(m.name)});
+    }
+    return true;
+  }
+
+  bool Failed(PathStep step) {
+    path_.push_back(step);
+    return false;
+  }
+
+  bool TextOk(std::string_view s, const char* subject) {
+    std::string problem = TextProblem(s);
+    if (problem.empty()) return true;
+    what_ = subject + problem;
+    return false;
+  }
+
+  std::vector<PathStep> path_;  // innermost first until Run() reverses it
+  std::string what_;
+};
+
 }  // namespace
 
 void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::SchemaValidator& validator,
@@ -443,11 +557,21 @@ void EnvelopeParser::ParseStructured(const InboundMessage& msg, bool declared, r
   if (!doc.IsObject()) Fail(std::string("event: expected a JSON object, got ") + TypeName(doc));
 }
 
+namespace {
+
+// A header that becomes a text attribute: like the JSON, valid UTF-8 without NUL.
+void CheckHeaderText(std::string_view header, std::string_view value) {
+  if (std::memchr(value.data(), '\0', value.size()))
+    Fail("header " + std::string(header) + ": value contains a NUL byte, which is not allowed in text");
+  if (!IsValidUtf8(value)) Fail("header " + std::string(header) + ": value is not valid UTF-8");
+}
+
+}  // namespace
+
 void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaValidator& validator, Envelope& out) {
   // The attributes, deduplicated (a repeated header: the last one wins).
   attrs_.clear();
-  auto set = [&](std::string_view name, std::string_view value, std::string_view header) {
-    if (!IsValidUtf8(value)) Fail("header " + std::string(header) + ": value is not valid UTF-8");
+  auto set = [&](std::string_view name, std::string_view value) {
     for (auto& a : attrs_) {
       if (a.first == name) {
         a.second = value;
@@ -463,20 +587,24 @@ void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaVal
       std::string_view attr = name.substr(3);
       if (attr == "data" || attr == "data_base64") continue;  // never attributes
       if (!IsValidUtf8(attr)) Fail("header name is not valid UTF-8");
+      if (std::memchr(attr.data(), '\0', attr.size())) Fail("header name contains a NUL byte");
+      CheckHeaderText(name, value);
       has_ce_traceparent |= attr == "traceparent";
-      set(attr, value, name);
+      set(attr, value);
     } else if (IEquals(name, "content-type")) {
+      CheckHeaderText(name, value);
       std::string_view base = value.substr(0, value.find(';'));
       while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
       if (!(IEquals(base, "application/json") || IEquals(base, "text/json") ||
             (base.size() > 5 && IEquals(base.substr(base.size() - 5), "+json"))))
         Fail("content-type " + Quote(value) + ": binary-mode data must be JSON (application/json)");
-      set("datacontenttype", value, name);
+      set("datacontenttype", value);
     } else if (IEquals(name, "traceparent")) {
+      CheckHeaderText(name, value);
       traceparent_header = value;
     }
   }
-  if (!has_ce_traceparent && !traceparent_header.empty()) set("traceparent", traceparent_header, "traceparent");
+  if (!has_ce_traceparent && !traceparent_header.empty()) set("traceparent", traceparent_header);
   if (msg.value.empty()) Fail("data: the value is empty; in binary mode it must be the event's data (a JSON object)");
 
   // The validator sees the event in structured form: the attributes, then data
@@ -528,6 +656,7 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
     Fail("malformed JSON at byte " + std::to_string(static_cast<const char*>(nul) - msg.value.data()) + ": a NUL byte");
   if (size_t bad = InvalidUtf8At(msg.value); bad != std::string_view::npos)
     Fail("malformed JSON at byte " + std::to_string(bad) + ": not valid UTF-8");
+  const bool has_unicode_escape = HasUnicodeEscape(msg.value);
 
   out.data_ = nullptr;
   out.doc.SetNull();  // nothing may point into the pool when it is cleared, or when parsing fails
@@ -541,6 +670,9 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
     ParseBinary(msg, validator, out);
   }
   const Document& doc = out.doc;
+  if (has_unicode_escape) {
+    if (std::string why = ContentCheck().Run(doc); !why.empty()) Fail(why);
+  }
 
   // The type first: a record on the wrong topic says so rather than failing the
   // other type's schema.

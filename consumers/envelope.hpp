@@ -81,7 +81,11 @@ bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullp
 // reused with Reset()), which RapidJSON does not allow to be shared, and its
 // parse buffers.  Each event is parsed once: one SAX pass builds Envelope::doc
 // and drives the type's SchemaValidator at the same time.  Nesting deeper than
-// 128 levels, NUL bytes and invalid UTF-8 are refused as malformed.
+// 128 levels, NUL bytes and invalid UTF-8 are refused as malformed.  What is
+// valid JSON but would be misread later is refused too: a decoded string or key
+// with a NUL (`\u0000`) or that is not valid UTF-8 (a lone surrogate escape) --
+// PostgreSQL refuses such text and libpq cuts a parameter at a NUL --, the same
+// in a binary-mode header.
 class EnvelopeParser {
  public:
   explicit EnvelopeParser(const SchemaRegistry& schemas);

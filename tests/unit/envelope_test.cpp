@@ -338,6 +338,96 @@ TEST_F(EnvelopeParserTest, ManyEventsThroughOneEnvelopeKeepItsMemoryBounded) {
   EXPECT_LT(env.doc.GetAllocator().Capacity(), 1u << 20);
 }
 
+// ---- poison inputs: valid JSON that would be misread later ------------------
+
+// data.input holding `input` (JSON text) in an otherwise valid event.
+std::string WithInput(const std::string& input) {
+  return Structured(R"({"organizationId":"org-1","workflowId":"wf-1","input":)" + input + "}");
+}
+
+TEST_F(EnvelopeParserTest, NulEscapeInOrganizationIdIsRefusedNotCutShort) {
+  // libpq would cut the text at the NUL: the event would be applied to org_demo.
+  std::string value = Structured(R"({"organizationId":"org_demo\u0000evil","workflowId":"wf-1","input":{}})");
+  EXPECT_EQ(Reason(parser_, Message(value)),
+            R"(data.organizationId: contains a NUL character (\u0000), which is not allowed in text)");
+}
+
+TEST_F(EnvelopeParserTest, NulEscapeInWorkflowIdIsRefused) {
+  std::string value = Structured(R"({"organizationId":"org-1","workflowId":"wf-1\u0000","input":{}})");
+  EXPECT_EQ(Reason(parser_, Message(value)),
+            R"(data.workflowId: contains a NUL character (\u0000), which is not allowed in text)");
+}
+
+TEST_F(EnvelopeParserTest, NulEscapeInIdOrSourceIsRefused) {
+  std::string id = Structured();
+  id.replace(id.find(R"("evt-1")"), 7, R"("evt\u0000-1")");
+  EXPECT_EQ(Reason(parser_, Message(id)), R"(id: contains a NUL character (\u0000), which is not allowed in text)");
+  std::string source = Structured();
+  source.replace(source.find(R"("/hub/tests")"), 12, R"("/hub/\u0000tests")");
+  EXPECT_EQ(Reason(parser_, Message(source)),
+            R"(source: contains a NUL character (\u0000), which is not allowed in text)");
+}
+
+TEST_F(EnvelopeParserTest, NulEscapeInAnInputValueOrKeyIsRefused) {
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"x":"a\u0000"})"))),
+            R"(data.input.x: contains a NUL character (\u0000), which is not allowed in text)");
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"list":[1,{"y":["ok","\u0000"]}]})"))),
+            R"(data.input.list[1].y[1]: contains a NUL character (\u0000), which is not allowed in text)");
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"a\u0000b":1})"))),
+            R"(data.input: a key contains a NUL character (\u0000), which is not allowed in text)");
+}
+
+TEST_F(EnvelopeParserTest, LoneLowSurrogateEscapeIsRefused) {
+  // RapidJSON decodes it to the bytes ED B0 80, which PostgreSQL refuses.
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"x":"a\udc00b"})"))),
+            R"(data.input.x: contains a lone surrogate escape (\udc00) that is not valid text)");
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"\uDFFF":1})"))),
+            R"(data.input: a key contains a lone surrogate escape (\udfff) that is not valid text)");
+}
+
+TEST_F(EnvelopeParserTest, LoneHighSurrogateEscapeStaysMalformed) {
+  std::string r = Reason(parser_, Message(WithInput(R"({"x":"\ud800"})")));
+  EXPECT_NE(r.find("malformed JSON at byte"), std::string::npos) << r;
+  EXPECT_NE(r.find("surrogate"), std::string::npos) << r;
+}
+
+TEST_F(EnvelopeParserTest, EscapedTextThatIsValidIsAccepted) {
+  Envelope env;
+  // A surrogate pair (U+1F600), an escaped backslash followed by the letters
+  // u0000, and other escapes.
+  parser_.Parse(Message(WithInput(R"({"smile":"\ud83d\ude00","text":"\\u0000","q":"\"\n\u00e9"})")),
+                "workflow.triggered", env);
+  const rapidjson::Value& input = env.data()["input"];
+  EXPECT_STREQ(input["smile"].GetString(), "\xF0\x9F\x98\x80");
+  EXPECT_STREQ(input["text"].GetString(), "\\u0000");
+  EXPECT_STREQ(input["q"].GetString(), "\"\n\xC3\xA9");
+}
+
+TEST_F(EnvelopeParserTest, NulEscapeInBinaryModeDataIsRefused) {
+  std::string data = R"({"organizationId":"org\u0000x","workflowId":"wf-1","input":{}})";
+  EXPECT_EQ(Reason(parser_, BinaryMessage(data)),
+            R"(data.organizationId: contains a NUL character (\u0000), which is not allowed in text)");
+}
+
+TEST_F(EnvelopeParserTest, BinaryModeHeaderWithANulByteIsRefused) {
+  std::string data = kData;
+  InboundMessage m = BinaryMessage(data);
+  const std::string with_nul("/hub\0/tests", 11);
+  m.headers[2].second = with_nul;  // ce_source
+  EXPECT_EQ(Reason(parser_, m), "header ce_source: value contains a NUL byte, which is not allowed in text");
+
+  InboundMessage t = BinaryMessage(data);
+  t.headers.erase(t.headers.begin() + 5);  // ce_traceparent: the plain header is used
+  const std::string traceparent = std::string(kTraceparent) + std::string(1, '\0');
+  t.headers.push_back({"traceparent", traceparent});
+  EXPECT_EQ(Reason(parser_, t), "header traceparent: value contains a NUL byte, which is not allowed in text");
+
+  InboundMessage c = BinaryMessage(data);
+  const std::string content_type("application/json\0;x", 19);
+  c.headers.back().second = content_type;
+  EXPECT_EQ(Reason(parser_, c), "header content-type: value contains a NUL byte, which is not allowed in text");
+}
+
 TEST(EnvelopeParserThreads, ParsersOnTwoThreadsShareOneRegistry) {
   // Each parser compiles its own schemas (RapidJSON 1.1.0's regex is not
   // re-entrant); run under TSAN to see a race if that ever regresses.

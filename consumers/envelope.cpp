@@ -388,16 +388,29 @@ EnvelopeParser::TypeSchema* EnvelopeParser::Schema(std::string_view type) {
 
 namespace {
 
+// One of 64 bits for an object key, from its length and first, middle and last
+// bytes: the CloudEvents attributes and the properties of every event schema
+// get different bits, so a typical event's keys share none.
+unsigned KeyBit(const char* key, SizeType n) {
+  if (n == 0) return 0;
+  const auto* s = reinterpret_cast<const unsigned char*>(key);
+  const uint32_t h = n + s[0] + 13u * s[n - 1] + 11u * s[n >> 1];
+  return (h ^ (h >> 3)) & 63;
+}
+
 // Parse and validate in one pass: the reader's SAX events build the document and
 // feed the schema validator at the same time.  The document is always built in
 // full (a rejected event still gets a reason that can quote it); the validator
 // stops listening at its first failure.  Also refuses nesting deeper than
 // kMaxDepth, which keeps RapidJSON's recursive parser, and anything later that
-// walks the document, far from the end of the stack.
+// walks the document, far from the end of the stack.  Notes whether two keys of
+// one object share a KeyBit: only then can an object have a duplicate key,
+// which ContentCheck looks for in the finished document.
 class ParseTee {
  public:
   ParseTee(Document& doc, rapidjson::SchemaValidator& validator) : doc_(doc), v_(validator) {}
   bool too_deep() const { return too_deep_; }
+  bool keys_may_repeat() const { return keys_may_repeat_; }
 
   bool Null() { valid_ = valid_ && v_.Null(); return doc_.Null(); }
   bool Bool(bool b) { valid_ = valid_ && v_.Bool(b); return doc_.Bool(b); }
@@ -415,11 +428,15 @@ class ParseTee {
     return doc_.String(s, n, copy);
   }
   bool Key(const char* s, SizeType n, bool copy) {
+    const uint64_t bit = uint64_t{1} << KeyBit(s, n);
+    keys_may_repeat_ |= (key_bits_[depth_] & bit) != 0;
+    key_bits_[depth_] |= bit;
     valid_ = valid_ && v_.Key(s, n, copy);
     return doc_.Key(s, n, copy);
   }
   bool StartObject() {
     if (++depth_ > kMaxDepth) return !(too_deep_ = true);
+    key_bits_[depth_] = 0;
     valid_ = valid_ && v_.StartObject();
     return doc_.StartObject();
   }
@@ -445,6 +462,8 @@ class ParseTee {
   bool valid_ = true;
   int depth_ = 0;
   bool too_deep_ = false;
+  bool keys_may_repeat_ = false;
+  uint64_t key_bits_[kMaxDepth + 1];  // of the open object at each depth; set by StartObject
 };
 
 // A step of a JSON path: an object member's name or an array index.
@@ -469,12 +488,16 @@ std::string RenderPath(const std::vector<PathStep>& steps) {
   return out.empty() ? "event" : out;
 }
 
-// Keys and strings that are not valid text although the raw JSON is: found in
-// one walk of the parsed event, run only when the raw text has a \u escape
-// (HasUnicodeEscape), which typical events do not.  Recursion is bounded by
-// kMaxDepth (ParseTee).
+// What parsing alone lets through, found in one walk of the parsed event:
+// duplicate object keys (parsers disagree on which one counts: RapidJSON's
+// FindMember takes the first, most others the last), and, if `check_text`,
+// keys and strings that are not valid text.  Recursion is bounded by kMaxDepth
+// (ParseTee).  Run only when ParseTee saw keys that may repeat or the raw text
+// has a \u escape (HasUnicodeEscape): typical events need neither.
 class ContentCheck {
  public:
+  ContentCheck(bool check_text, std::vector<std::string_view>& scratch) : check_text_(check_text), names_(scratch) {}
+
   // "" if the event is fine, else the reason, naming the JSON path.
   std::string Run(const Value& root) {
     if (!NeedsVisit(root) || Visit(root)) return {};
@@ -483,7 +506,12 @@ class ContentCheck {
   }
 
  private:
-  static bool NeedsVisit(const Value& v) { return v.IsObject() || v.IsArray() || v.IsString(); }
+  // Objects up to this many members are checked without allocating; larger
+  // ones by sorting their names.
+  static constexpr SizeType kPairwiseMax = 16;
+
+  // Containers always need a look; strings only when their text is checked.
+  bool NeedsVisit(const Value& v) const { return v.IsObject() || v.IsArray() || (check_text_ && v.IsString()); }
 
   // `v` is one that NeedsVisit.  On failure sets what_; each enclosing level
   // then adds its step to path_.
@@ -495,8 +523,8 @@ class ContentCheck {
       }
       return true;
     }
-    for (const auto& m : v.GetObject()) {  // an object
-      if (!TextOk(View(m.name), "a key ")) return false;
+    if (!KeysOk(v)) return false;  // an object
+    for (const auto& m : v.GetObject()) {
       if (NeedsVisit(m.value) && !Visit(m.value)) return Failed(PathStep{View(m.name)});
     }
     return true;
@@ -514,7 +542,40 @@ class ContentCheck {
     return false;
   }
 
-  std::vector<PathStep> path_;  // innermost first until Run() reverses it
+  bool KeysOk(const Value& obj) {
+    const SizeType n = obj.MemberCount();
+    const auto members = obj.MemberBegin();
+    if (check_text_) {
+      for (SizeType i = 0; i < n; ++i)
+        if (!TextOk(View(members[i].name), "a key ")) return false;
+    }
+    return n <= kPairwiseMax ? NoDuplicatesSmall(members, n) : NoDuplicatesSorted(members, n);
+  }
+
+  bool NoDuplicatesSmall(Value::ConstMemberIterator members, SizeType n) {
+    for (SizeType i = 1; i < n; ++i) {
+      for (SizeType j = 0; j < i; ++j)
+        if (View(members[j].name) == View(members[i].name)) return Duplicate(View(members[i].name));
+    }
+    return true;
+  }
+
+  bool NoDuplicatesSorted(Value::ConstMemberIterator members, SizeType n) {
+    names_.clear();
+    for (SizeType i = 0; i < n; ++i) names_.push_back(View(members[i].name));
+    std::sort(names_.begin(), names_.end());
+    auto dup = std::adjacent_find(names_.begin(), names_.end());
+    return dup == names_.end() || Duplicate(*dup);
+  }
+
+  bool Duplicate(std::string_view key) {
+    what_ = "duplicate key " + Quote(Clip(key, 64));
+    return false;
+  }
+
+  const bool check_text_;
+  std::vector<std::string_view>& names_;  // the caller's, reused between events
+  std::vector<PathStep> path_;            // innermost first until Run() reverses it
   std::string what_;
 };
 
@@ -539,6 +600,7 @@ void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::
     Fail("malformed JSON" + (std::strcmp(what, "event") == 0 ? std::string() : std::string(" in ") + what) + " at byte " +
          std::to_string(reader_.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(reader_.GetParseErrorCode()));
   }
+  keys_may_repeat_ = tee.keys_may_repeat();
 }
 
 void EnvelopeParser::ParseStructured(const InboundMessage& msg, bool declared, rapidjson::SchemaValidator& validator,
@@ -670,8 +732,9 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
     ParseBinary(msg, validator, out);
   }
   const Document& doc = out.doc;
-  if (has_unicode_escape) {
-    if (std::string why = ContentCheck().Run(doc); !why.empty()) Fail(why);
+  if (keys_may_repeat_ || has_unicode_escape) {
+    ContentCheck content(has_unicode_escape, names_);
+    if (std::string why = content.Run(doc); !why.empty()) Fail(why);
   }
 
   // The type first: a record on the wrong topic says so rather than failing the
@@ -684,8 +747,8 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
 
   // The schema guarantees these are strings; check anyway so that a lax schema
   // file cannot make us read a missing member.
-  // One walk over the attributes instead of a member search for each.  A
-  // repeated name counts by its first occurrence, as FindMember would.
+  // One walk over the attributes instead of a member search for each (names
+  // are unique: ContentCheck refused duplicates).
   const Value *id = nullptr, *source = nullptr, *type_attr = nullptr, *time = nullptr, *tp = nullptr,
               *data = nullptr;
   if (doc.IsObject()) {

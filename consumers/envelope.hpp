@@ -85,7 +85,8 @@ bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullp
 // valid JSON but would be misread later is refused too: a decoded string or key
 // with a NUL (`\u0000`) or that is not valid UTF-8 (a lone surrogate escape) --
 // PostgreSQL refuses such text and libpq cuts a parameter at a NUL --, the same
-// in a binary-mode header.
+// in a binary-mode header; and duplicate keys in an object (parsers disagree on
+// which one counts).
 class EnvelopeParser {
  public:
   explicit EnvelopeParser(const SchemaRegistry& schemas);
@@ -116,6 +117,8 @@ class EnvelopeParser {
   std::string text_;            // NUL-terminated copy of the JSON being parsed
   rapidjson::Reader reader_;    // keeps its parse stack between events
   std::vector<std::pair<std::string_view, std::string_view>> attrs_;  // binary mode: name, value
+  std::vector<std::string_view> names_;  // keys of a large object, when checking for duplicates
+  bool keys_may_repeat_ = false;         // of the last ParseJson
 };
 
 }  // namespace hub::consumers

@@ -428,6 +428,48 @@ TEST_F(EnvelopeParserTest, BinaryModeHeaderWithANulByteIsRefused) {
   EXPECT_EQ(Reason(parser_, c), "header content-type: value contains a NUL byte, which is not allowed in text");
 }
 
+TEST_F(EnvelopeParserTest, DuplicateTopLevelAttributeIsRefused) {
+  std::string value = Structured();
+  value.insert(value.find(R"("time")"), R"("type":"workflow.triggered",)");
+  EXPECT_EQ(Reason(parser_, Message(value)), R"(event: duplicate key "type")");
+}
+
+TEST_F(EnvelopeParserTest, DuplicateOrganizationIdIsRefused) {
+  // One parser would apply it to org-1, another to org-2.
+  std::string value =
+      Structured(R"({"organizationId":"org-1","workflowId":"wf-1","input":{},"organizationId":"org-2"})");
+  EXPECT_EQ(Reason(parser_, Message(value)), R"(data: duplicate key "organizationId")");
+}
+
+TEST_F(EnvelopeParserTest, DuplicateKeyInsideInputIsRefused) {
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"x":1,"y":{"x":2},"x":3})"))), R"(data.input: duplicate key "x")");
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"list":[{"a":1,"a":1}]})"))),
+            R"(data.input.list[0]: duplicate key "a")");
+  // Equal once decoded.
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"x":1,"\u0078":2})"))), R"(data.input: duplicate key "x")");
+}
+
+// {"k0":0,"k1":1,...}: `n` distinct keys, then `extra` (e.g. a repeated one).
+std::string ManyKeys(int n, const std::string& extra = "") {
+  std::string out = "{";
+  for (int i = 0; i < n; ++i) out += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  return out + extra + "}";
+}
+
+TEST_F(EnvelopeParserTest, DuplicateKeyInALargeObjectIsRefused) {
+  EXPECT_EQ(Reason(parser_, Message(WithInput(ManyKeys(300, R"(,"k150":0)")))), R"(data.input: duplicate key "k150")");
+}
+
+TEST_F(EnvelopeParserTest, ObjectsWithoutDuplicateKeysAreAccepted) {
+  Envelope env;
+  for (int n : {2, 16, 17, 300}) {
+    EXPECT_NO_THROW(parser_.Parse(Message(WithInput(ManyKeys(n))), "workflow.triggered", env)) << n;
+    EXPECT_EQ(env.data()["input"].MemberCount(), static_cast<unsigned>(n));
+  }
+  // The same key in different objects is not a duplicate.
+  EXPECT_NO_THROW(parser_.Parse(Message(WithInput(R"({"x":{"x":{"x":[{"x":1},{"x":2}]}}})")), "workflow.triggered", env));
+}
+
 TEST(EnvelopeParserThreads, ParsersOnTwoThreadsShareOneRegistry) {
   // Each parser compiles its own schemas (RapidJSON 1.1.0's regex is not
   // re-entrant); run under TSAN to see a race if that ever regresses.

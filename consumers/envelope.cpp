@@ -388,6 +388,16 @@ EnvelopeParser::TypeSchema* EnvelopeParser::Schema(std::string_view type) {
 
 namespace {
 
+// The length of the integer literal (optional '-', digits, no fraction or
+// exponent) that starts at `p`, or 0 if there is none.
+size_t IntegerLiteralLength(const char* p) {
+  const char* q = p + (*p == '-');
+  const char* digits = q;
+  while (*q >= '0' && *q <= '9') ++q;
+  if (q == digits || *q == '.' || *q == 'e' || *q == 'E') return 0;
+  return static_cast<size_t>(q - p);
+}
+
 // One of 64 bits for an object key, from its length and first, middle and last
 // bytes: the CloudEvents attributes and the properties of every event schema
 // get different bits, so a typical event's keys share none.
@@ -403,13 +413,18 @@ unsigned KeyBit(const char* key, SizeType n) {
 // full (a rejected event still gets a reason that can quote it); the validator
 // stops listening at its first failure.  Also refuses nesting deeper than
 // kMaxDepth, which keeps RapidJSON's recursive parser, and anything later that
-// walks the document, far from the end of the stack.  Notes whether two keys of
-// one object share a KeyBit: only then can an object have a duplicate key,
-// which ContentCheck looks for in the finished document.
+// walks the document, far from the end of the stack.  Notes the first integer
+// literal beyond the 64-bit range, and whether two keys of one object share a
+// KeyBit: only then can an object have a duplicate key, which ContentCheck
+// looks for in the finished document.
 class ParseTee {
  public:
-  ParseTee(Document& doc, rapidjson::SchemaValidator& validator) : doc_(doc), v_(validator) {}
+  ParseTee(Document& doc, rapidjson::SchemaValidator& validator, const rapidjson::StringStream& in)
+      : doc_(doc), v_(validator), in_(in) {}
   bool too_deep() const { return too_deep_; }
+  // Byte offset of the first integer literal that fits neither int64 nor
+  // uint64, or npos.
+  size_t big_integer_at() const { return big_integer_at_; }
   bool keys_may_repeat() const { return keys_may_repeat_; }
 
   bool Null() { valid_ = valid_ && v_.Null(); return doc_.Null(); }
@@ -418,7 +433,17 @@ class ParseTee {
   bool Uint(unsigned u) { valid_ = valid_ && v_.Uint(u); return doc_.Uint(u); }
   bool Int64(int64_t i) { valid_ = valid_ && v_.Int64(i); return doc_.Int64(i); }
   bool Uint64(uint64_t u) { valid_ = valid_ && v_.Uint64(u); return doc_.Uint64(u); }
-  bool Double(double d) { valid_ = valid_ && v_.Double(d); return doc_.Double(d); }
+  // RapidJSON turns an integer literal beyond the 64-bit range into a double,
+  // which would silently change the number; it is noted here and refused.
+  // Numbers written with a fraction or an exponent are doubles by intent and
+  // stay so.  The reader parses a number on a copy of the stream, so `in_`
+  // still points at the number's first character here.
+  bool Double(double d) {
+    if (big_integer_at_ == std::string_view::npos && IntegerLiteralLength(in_.src_) > 0)
+      big_integer_at_ = in_.Tell();
+    valid_ = valid_ && v_.Double(d);
+    return doc_.Double(d);
+  }
   bool RawNumber(const char* s, SizeType n, bool copy) {
     valid_ = valid_ && v_.RawNumber(s, n, copy);
     return doc_.RawNumber(s, n, copy);
@@ -459,9 +484,11 @@ class ParseTee {
  private:
   Document& doc_;
   rapidjson::SchemaValidator& v_;
+  const rapidjson::StringStream& in_;
   bool valid_ = true;
   int depth_ = 0;
   bool too_deep_ = false;
+  size_t big_integer_at_ = std::string_view::npos;
   bool keys_may_repeat_ = false;
   uint64_t key_bits_[kMaxDepth + 1];  // of the open object at each depth; set by StartObject
 };
@@ -473,10 +500,11 @@ struct PathStep {
   bool is_index = false;
 };
 
-// The steps as "data.input.x" or "data.list[2]"; "event" if there are none.
-// Long names are cut: a reason must stay readable whatever the event holds.
-std::string RenderPath(const std::vector<PathStep>& steps) {
-  std::string out;
+// `root` ("" for the event itself, "data" for binary-mode data) and the steps
+// as "data.input.x" or "data.list[2]"; "event" if that is empty.  Long names
+// are cut: a reason must stay readable whatever the event holds.
+std::string RenderPath(std::string_view root, const std::vector<PathStep>& steps) {
+  std::string out(root);
   for (const PathStep& s : steps) {
     if (s.is_index) {
       out += "[" + std::to_string(s.index) + "]";
@@ -502,7 +530,7 @@ class ContentCheck {
   std::string Run(const Value& root) {
     if (!NeedsVisit(root) || Visit(root)) return {};
     std::reverse(path_.begin(), path_.end());
-    return RenderPath(path_) + ": " + what_;
+    return RenderPath("", path_) + ": " + what_;
   }
 
  private:
@@ -579,17 +607,65 @@ class ContentCheck {
   std::string what_;
 };
 
+// Re-parses a rejected event's text to find the JSON path of the number that
+// starts at byte `offset` (ParseTee::big_integer_at).  Only on the error path:
+// the parse that builds the document does not track paths.
+class NumberLocator : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumberLocator> {
+ public:
+  NumberLocator(rapidjson::InsituStringStream& in, size_t offset) : in_(in), offset_(offset) {}
+
+  std::vector<PathStep> path() const {
+    std::vector<PathStep> out;
+    for (const Frame& f : frames_) out.push_back(f.array ? PathStep{{}, f.count - 1, true} : PathStep{f.key});
+    return out;
+  }
+
+  bool Default() { return Step(); }
+  bool Double(double) { return Step() && in_.Tell() != offset_; }  // false stops the reader: found
+  bool Key(const char* s, SizeType n, bool) {
+    frames_.back().key.assign(s, n);
+    return true;
+  }
+  bool StartObject() { return Step() && Push(false); }
+  bool StartArray() { return Step() && Push(true); }
+  bool EndObject(SizeType) { return Pop(); }
+  bool EndArray(SizeType) { return Pop(); }
+
+ private:
+  struct Frame {
+    bool array = false;
+    size_t count = 0;  // values seen in an array
+    std::string key;   // the current member's name in an object
+  };
+  bool Step() {
+    if (!frames_.empty()) ++frames_.back().count;
+    return true;
+  }
+  bool Push(bool array) {
+    frames_.push_back(Frame{array, 0, {}});
+    return true;
+  }
+  bool Pop() {
+    frames_.pop_back();
+    return true;
+  }
+
+  rapidjson::InsituStringStream& in_;  // Tell() is not const
+  const size_t offset_;
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::SchemaValidator& validator,
-                               const char* what) {
+                               const char* what, std::string_view root) {
   // RapidJSON parses a NUL-terminated string (GenericStringStream) much faster
   // than a (pointer, length) MemoryStream; copying ~1 KB is cheap next to that.
   text_.assign(text.data(), text.size());
-  ParseTee tee(doc, validator);
+  rapidjson::StringStream in(text_.c_str());
+  ParseTee tee(doc, validator, in);
   bool parsed = false;
   auto generate = [&](Document&) {
-    rapidjson::StringStream in(text_.c_str());
     parsed = !reader_.Parse<kParseFlags>(in, tee).IsError();
     return parsed;
   };
@@ -597,17 +673,33 @@ void EnvelopeParser::ParseJson(std::string_view text, Document& doc, rapidjson::
   if (tee.too_deep())
     Fail(std::string(what) + ": JSON nested deeper than " + std::to_string(kMaxDepth) + " levels is refused");
   if (!parsed) {
-    Fail("malformed JSON" + (std::strcmp(what, "event") == 0 ? std::string() : std::string(" in ") + what) + " at byte " +
+    Fail("malformed JSON" + (root.empty() ? std::string() : std::string(" in ") + what) + " at byte " +
          std::to_string(reader_.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(reader_.GetParseErrorCode()));
   }
+  if (tee.big_integer_at() != std::string_view::npos) FailBigInteger(tee.big_integer_at(), root);
   keys_may_repeat_ = tee.keys_may_repeat();
+}
+
+void EnvelopeParser::FailBigInteger(size_t offset, std::string_view root) {
+  // Read (not written: no kParseInsituFlag) through another stream type than
+  // ParseJson's, so that no template of the hot parse is shared with this one,
+  // which made GCC inline less of the hot parse.
+  rapidjson::InsituStringStream in(text_.data());
+  NumberLocator locator(in, offset);
+  reader_.Parse<kParseFlags>(in, locator);
+  const std::string_view literal(text_.c_str() + offset, IntegerLiteralLength(text_.c_str() + offset));
+  std::string digits = literal.size() > 40 ? std::string(literal.substr(0, 40)) + "... (" +
+                                                 std::to_string(literal.size()) + " characters)"
+                                           : std::string(literal);
+  Fail(RenderPath(root, locator.path()) + ": the integer " + digits +
+       " is beyond the 64-bit range this worker keeps exactly; send it as a string");
 }
 
 void EnvelopeParser::ParseStructured(const InboundMessage& msg, bool declared, rapidjson::SchemaValidator& validator,
                                      Envelope& out) {
   Document& doc = out.doc;
   try {
-    ParseJson(msg.value, doc, validator, "event");
+    ParseJson(msg.value, doc, validator, "event", "");
   } catch (const PermanentError& e) {
     if (declared) throw;
     Fail(std::string(e.what()) + " (structured mode assumed: no ce_specversion header)");
@@ -678,7 +770,7 @@ void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaVal
   }
   valid = valid && validator.Key("data", 4, false);
   Document& doc = out.doc;
-  ParseJson(msg.value, doc, validator, "data (binary mode)");
+  ParseJson(msg.value, doc, validator, "data (binary mode)", "data");
   if (valid && validator.IsValid()) validator.EndObject(static_cast<SizeType>(attrs_.size() + 1));
 
   auto& alloc = doc.GetAllocator();

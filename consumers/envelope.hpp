@@ -85,8 +85,9 @@ bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullp
 // valid JSON but would be misread later is refused too: a decoded string or key
 // with a NUL (`\u0000`) or that is not valid UTF-8 (a lone surrogate escape) --
 // PostgreSQL refuses such text and libpq cuts a parameter at a NUL --, the same
-// in a binary-mode header; and duplicate keys in an object (parsers disagree on
-// which one counts).
+// in a binary-mode header; duplicate keys in an object (parsers disagree on
+// which one counts); and integer literals beyond the 64-bit range (RapidJSON
+// would keep them as an inexact double).
 class EnvelopeParser {
  public:
   explicit EnvelopeParser(const SchemaRegistry& schemas);
@@ -108,8 +109,13 @@ class EnvelopeParser {
   void ParseStructured(const InboundMessage& msg, bool declared, rapidjson::SchemaValidator& validator,
                        Envelope& out);
   void ParseBinary(const InboundMessage& msg, rapidjson::SchemaValidator& validator, Envelope& out);
+  // `what` names the text in reasons; `root` is the JSON path of the parsed
+  // value in the event ("" for the whole event).
   void ParseJson(std::string_view text, rapidjson::Document& doc, rapidjson::SchemaValidator& validator,
-                 const char* what);
+                 const char* what, std::string_view root);
+  // Throws the reason for the integer literal at `offset` of text_, naming its
+  // JSON path under `root`.
+  [[noreturn]] void FailBigInteger(size_t offset, std::string_view root);
 
   const SchemaRegistry& registry_;
   std::map<std::string, std::unique_ptr<TypeSchema>, std::less<>> types_;

@@ -1,5 +1,6 @@
 // EnvelopeParser: both CloudEvents Kafka modes, the reasons given for bad
 // events, and RFC 3339 time parsing.
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -468,6 +469,45 @@ TEST_F(EnvelopeParserTest, ObjectsWithoutDuplicateKeysAreAccepted) {
   }
   // The same key in different objects is not a duplicate.
   EXPECT_NO_THROW(parser_.Parse(Message(WithInput(R"({"x":{"x":{"x":[{"x":1},{"x":2}]}}})")), "workflow.triggered", env));
+}
+
+TEST_F(EnvelopeParserTest, IntegerBeyondSixtyFourBitsIsRefused) {
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"n":18446744073709551616})"))),
+            "data.input.n: the integer 18446744073709551616 is beyond the 64-bit range this worker keeps exactly; "
+            "send it as a string");
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"list":[1,2,-9223372036854775809]})"))),
+            "data.input.list[2]: the integer -9223372036854775809 is beyond the 64-bit range this worker keeps "
+            "exactly; send it as a string");
+  std::string digits(60, '7');
+  EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"n":)" + digits + "}"))),
+            "data.input.n: the integer " + digits.substr(0, 40) +
+                "... (60 characters) is beyond the 64-bit range this worker keeps exactly; send it as a string");
+  std::string data = R"({"organizationId":"org-1","workflowId":"wf-1","input":{"a":{"n":123456789012345678901234567890}}})";
+  EXPECT_EQ(Reason(parser_, BinaryMessage(data)),
+            "data.input.a.n: the integer 123456789012345678901234567890 is beyond the 64-bit range this worker keeps "
+            "exactly; send it as a string");
+}
+
+TEST_F(EnvelopeParserTest, IntegersAtTheSixtyFourBitLimitsAreKeptExactly) {
+  Envelope env;
+  parser_.Parse(Message(WithInput(R"({"max":18446744073709551615,"min":-9223372036854775808})")), "workflow.triggered",
+                env);
+  const rapidjson::Value& input = env.data()["input"];
+  ASSERT_TRUE(input["max"].IsUint64());
+  EXPECT_EQ(input["max"].GetUint64(), 18446744073709551615ULL);
+  ASSERT_TRUE(input["min"].IsInt64());
+  EXPECT_EQ(input["min"].GetInt64(), INT64_MIN);
+}
+
+TEST_F(EnvelopeParserTest, NumbersWithAFractionOrExponentStayDoubles) {
+  Envelope env;
+  parser_.Parse(Message(WithInput(R"({"big":1.5e300,"f":0.1,"e":1E2,"long":123456789012345678901234567890.5})")),
+                "workflow.triggered", env);
+  const rapidjson::Value& input = env.data()["input"];
+  EXPECT_DOUBLE_EQ(input["big"].GetDouble(), 1.5e300);
+  EXPECT_DOUBLE_EQ(input["f"].GetDouble(), 0.1);
+  EXPECT_DOUBLE_EQ(input["e"].GetDouble(), 100.0);
+  EXPECT_TRUE(input["long"].IsDouble());
 }
 
 TEST(EnvelopeParserThreads, ParsersOnTwoThreadsShareOneRegistry) {

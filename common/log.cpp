@@ -37,6 +37,17 @@ std::string Timestamp() {
 }
 }  // namespace
 
+std::string CapLogValue(std::string_view v) {
+  if (v.size() <= kMaxLogValueBytes) return std::string(v);
+  size_t cut = kMaxLogValueBytes;
+  while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  std::string out(v.substr(0, cut));
+  out += "…(";
+  out += std::to_string(v.size());
+  out += " bytes)";
+  return out;
+}
+
 void ConfigureLogging(LogLevel level, bool json) {
   g_level = static_cast<int>(level);
   g_json = json;

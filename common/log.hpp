@@ -1,8 +1,10 @@
 #pragma once
 // Structured logging to stderr, one line per record, `json` or `text`.
 // Thread-safe: a record is formatted on the caller's thread and written with a
-// single write(2).  Values passed as fields are escaped; callers must never pass
-// secrets (use RedactUrl for connection strings).
+// single write(2).  Values passed as fields are escaped (in `json`) and capped
+// (kMaxLogValueBytes); callers must never pass secrets (use RedactUrl for
+// connection strings).
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -12,12 +14,20 @@ namespace hub::common {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
+// Field values can come from events of any size (an attribute, a reason that
+// quotes one): longer ones are cut to this many bytes, on a UTF-8 character
+// boundary, and marked with their length, e.g. "abc…(901234 bytes)".
+inline constexpr size_t kMaxLogValueBytes = 1024;
+std::string CapLogValue(std::string_view v);
+
 struct LogField {
   std::string_view key;
-  std::string value;
-  LogField(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
-  LogField(std::string_view k, const char* v) : key(k), value(v ? v : "") {}
-  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  std::string value;  // at most kMaxLogValueBytes plus the length mark
+  LogField(std::string_view k, std::string v)
+      : key(k), value(v.size() > kMaxLogValueBytes ? CapLogValue(v) : std::move(v)) {}
+  LogField(std::string_view k, const char* v) : LogField(k, std::string_view(v ? v : "")) {}
+  LogField(std::string_view k, std::string_view v)
+      : key(k), value(v.size() > kMaxLogValueBytes ? CapLogValue(v) : std::string(v)) {}
   template <typename N, typename = std::enable_if_t<std::is_arithmetic_v<N>>>
   LogField(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
 };

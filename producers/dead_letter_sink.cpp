@@ -1,5 +1,8 @@
 #include "producers/dead_letter_sink.hpp"
 
+#include <openssl/evp.h>
+
+#include <stdexcept>
 #include <string_view>
 
 #include "common/log.hpp"
@@ -15,10 +18,34 @@ constexpr std::string_view kHeaderPartition = "hub-source-partition";
 constexpr std::string_view kHeaderOffset = "hub-source-offset";
 constexpr std::string_view kHeaderValueOmitted = "hub-value-omitted";
 constexpr std::string_view kHeaderHeadersOmitted = "hub-headers-omitted";
+constexpr std::string_view kHeaderKeyOmitted = "hub-key-omitted";
+constexpr std::string_view kHeaderKeySha256 = "hub-key-sha256";
 
 bool IsDeadLetterHeader(std::string_view name) {
   return name == kHeaderError || name == kHeaderClass || name == kHeaderTopic || name == kHeaderPartition ||
-         name == kHeaderOffset || name == kHeaderValueOmitted || name == kHeaderHeadersOmitted;
+         name == kHeaderOffset || name == kHeaderValueOmitted || name == kHeaderHeadersOmitted ||
+         name == kHeaderKeyOmitted || name == kHeaderKeySha256;
+}
+
+// The next form to try after `form` was refused as too large; kNone if none is left.
+Slimming Slimmer(Slimming form) {
+  switch (form) {
+    case Slimming::kNone: return Slimming::kWithoutValue;
+    case Slimming::kWithoutValue: return Slimming::kWithoutValueAndHeaders;
+    case Slimming::kWithoutValueAndHeaders: return Slimming::kWithoutValueHeadersAndKey;
+    case Slimming::kWithoutValueHeadersAndKey: return Slimming::kNone;
+  }
+  return Slimming::kNone;
+}
+
+const char* LeftOut(Slimming form) {
+  switch (form) {
+    case Slimming::kNone: return "nothing";
+    case Slimming::kWithoutValue: return "its value";
+    case Slimming::kWithoutValueAndHeaders: return "its value and original headers";
+    case Slimming::kWithoutValueHeadersAndKey: return "its value, original headers and key (the key's SHA-256 instead)";
+  }
+  return "?";
 }
 
 // Cuts at a UTF-8 character boundary.
@@ -31,13 +58,30 @@ std::string Truncate(const std::string& s, size_t max) {
 
 }  // namespace
 
+std::string KeySha256Hex(std::string_view key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 of a dead letter's key failed");
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0F];
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter, Slimming slimming) {
   std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(letter.headers.size() + 7);
+  out.reserve(letter.headers.size() + 9);
+  const bool without_headers =
+      slimming == Slimming::kWithoutValueAndHeaders || slimming == Slimming::kWithoutValueHeadersAndKey;
   size_t dropped = 0;
   for (const auto& h : letter.headers) {
     if (IsDeadLetterHeader(h.first)) continue;
-    if (slimming == Slimming::kWithoutValueAndHeaders) {
+    if (without_headers) {
       ++dropped;
       continue;
     }
@@ -49,7 +93,11 @@ std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLet
   out.emplace_back(kHeaderPartition, std::to_string(letter.source_partition));
   out.emplace_back(kHeaderOffset, std::to_string(letter.source_offset));
   if (slimming != Slimming::kNone) out.emplace_back(kHeaderValueOmitted, std::to_string(letter.value.size()));
-  if (slimming == Slimming::kWithoutValueAndHeaders) out.emplace_back(kHeaderHeadersOmitted, std::to_string(dropped));
+  if (without_headers) out.emplace_back(kHeaderHeadersOmitted, std::to_string(dropped));
+  if (slimming == Slimming::kWithoutValueHeadersAndKey) {
+    out.emplace_back(kHeaderKeyOmitted, std::to_string(letter.key.size()));
+    out.emplace_back(kHeaderKeySha256, KeySha256Hex(letter.key));
+  }
   return out;
 }
 
@@ -76,7 +124,9 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
       headers.push_back(DeadLetterHeaders(letter, slimming));
       ProducerMessage& m = messages[j];
       m.topic = topic_;
-      m.key = letter.key;
+      // In the last form the key is the original key's digest: hub-key-sha256, the last header.
+      m.key = slimming == Slimming::kWithoutValueHeadersAndKey ? std::string_view(headers.back().back().second)
+                                                               : std::string_view(letter.key);
       if (slimming == Slimming::kNone) m.value = letter.value;
       m.headers.reserve(headers.back().size());
       for (const auto& [name, value] : headers.back()) m.headers.emplace_back(name, value);
@@ -87,15 +137,16 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
       const Delivery& d = results[j];
       if (d.ok) continue;
       const size_t i = pending[j];
-      if (d.rejected && form[i] != Slimming::kWithoutValueAndHeaders) {
+      if (d.rejected && Slimmer(form[i]) != Slimming::kNone) {
         // Refused by the client itself, so no other letter was affected, and
         // sending it unchanged again could never succeed.
-        form[i] = form[i] == Slimming::kNone ? Slimming::kWithoutValue : Slimming::kWithoutValueAndHeaders;
-        common::LogWarn("dead letter too large for the producer; sending it again without its " +
-                            std::string(form[i] == Slimming::kWithoutValue ? "value" : "value and original headers"),
+        form[i] = Slimmer(form[i]);
+        common::LogWarn(std::string("dead letter too large for the producer; sending it again without ") +
+                            LeftOut(form[i]),
                         {{"source_topic", letters[i].source_topic},
                          {"source_partition", letters[i].source_partition},
                          {"source_offset", letters[i].source_offset},
+                         {"key_bytes", static_cast<int64_t>(letters[i].key.size())},
                          {"value_bytes", static_cast<int64_t>(letters[i].value.size())},
                          {"error", d.error}});
         slimmer.push_back(i);
@@ -121,12 +172,15 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
     const DeadLetter& letter = letters[i];
     metrics_.events_deadlettered[static_cast<size_t>(letter.error_class)].fetch_add(1);
     if (form[i] != Slimming::kNone) metrics_.deadletters_value_omitted.fetch_add(1);
-    common::LogWarn("event dead-lettered", {{"source_topic", letter.source_topic},
-                                            {"source_partition", letter.source_partition},
-                                            {"source_offset", letter.source_offset},
-                                            {"error_class", common::ToString(letter.error_class)},
-                                            {"value_omitted", form[i] != Slimming::kNone ? "true" : "false"},
-                                            {"reason", Truncate(letter.reason, kMaxReasonBytes)}});
+    // Never the key itself: it can be anything up to the size of a message.
+    common::LogWarn("event dead-lettered",
+                    {{"source_topic", letter.source_topic},
+                     {"source_partition", letter.source_partition},
+                     {"source_offset", letter.source_offset},
+                     {"error_class", common::ToString(letter.error_class)},
+                     {"value_omitted", form[i] != Slimming::kNone ? "true" : "false"},
+                     {"key_omitted", form[i] == Slimming::kWithoutValueHeadersAndKey ? "true" : "false"},
+                     {"reason", Truncate(letter.reason, kMaxReasonBytes)}});
   }
 }
 

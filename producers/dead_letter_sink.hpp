@@ -5,6 +5,7 @@
 // hub-source-offset.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,17 +21,24 @@ class KafkaProducer;
 // (message.max.bytes: an event near the limit plus the hub headers, or a topic
 // allowing larger messages than this producer) would otherwise be refused on
 // every retry and hold its partition forever.  It is then sent without the
-// value, and if still refused, without the original headers too.  Such letters
-// carry `hub-value-omitted` (the value's size in bytes) and, in the second
-// form, `hub-headers-omitted` (how many); the event itself is still on its
-// source topic at hub-source-topic / -partition / -offset.
-enum class Slimming { kNone, kWithoutValue, kWithoutValueAndHeaders };
+// value, if still refused without the original headers too, and if even that
+// is refused (the key alone is too large) with the lowercase hex SHA-256 of
+// the original key as its key: the same original key still goes to the same
+// dead-letter partition.  Such letters carry `hub-value-omitted` (the value's
+// size in bytes), from the second form on `hub-headers-omitted` (how many),
+// and in the last `hub-key-omitted` (the key's size in bytes) and
+// `hub-key-sha256` (the hex digest, also the letter's key); the event itself
+// is still on its source topic at hub-source-topic / -partition / -offset.
+enum class Slimming { kNone, kWithoutValue, kWithoutValueAndHeaders, kWithoutValueHeadersAndKey };
+
+// The lowercase hex SHA-256 of `key` (64 characters).
+std::string KeySha256Hex(std::string_view key);
 
 struct DeadLetter {
   std::string source_topic;
   int32_t source_partition = 0;
   int64_t source_offset = 0;
-  std::string key;    // original, unchanged
+  std::string key;    // original, unchanged (but see Slimming::kWithoutValueHeadersAndKey)
   std::string value;  // original, unchanged
   std::vector<std::pair<std::string, std::string>> headers;  // original headers, kept
   common::ErrorClass error_class = common::ErrorClass::kInternal;
@@ -46,9 +54,10 @@ class DeadLetterSink {
 };
 
 // The headers of the dead letter of `letter`: its original headers in order,
-// without any earlier hub-error* / hub-source-* / hub-*-omitted (a letter that
-// fails again after a redrive carries only its latest reason), then the five
-// hub headers, then the omission headers of `slimming`.  The reason is cut to
+// without any earlier hub-error* / hub-source-* / hub-*-omitted /
+// hub-key-sha256 (a letter that fails again after a redrive carries only its
+// latest reason), then the five hub headers, then the omission headers of
+// `slimming` in the order described there.  The reason is cut to
 // kMaxReasonBytes.  Pure.
 inline constexpr size_t kMaxReasonBytes = 2048;
 std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter,
@@ -58,7 +67,8 @@ std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLet
 // blocks its caller only).  Counts metrics.events_deadlettered[class] once a
 // letter is delivered (and deadletters_value_omitted for slimmed ones).  A
 // letter the producer refuses as too large is sent again slimmer (Slimming)
-// in the same call; only other failures reach the caller.
+// in the same call; only other failures, or a refusal of the last form, reach
+// the caller.
 class KafkaDeadLetterSink : public DeadLetterSink {
  public:
   KafkaDeadLetterSink(KafkaProducer& producer, std::string topic /* e.g. "hub.deadletter" */,

@@ -2,10 +2,12 @@
 
 #include <future>
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -96,6 +98,47 @@ TEST(DeadLetterHeaders, ASlimLetterSaysWhatItLeftOut) {
   Headers again = DeadLetterHeaders(l);
   EXPECT_EQ(again.size(), 5u);
   EXPECT_EQ(AsMap(again).count("hub-value-omitted"), 0u);
+}
+
+// SHA-256 in lowercase hex, computed here rather than with the code under test.
+std::string Sha256Hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  std::string out;
+  char hex[3];
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", md[i]);
+    out += hex;
+  }
+  return out;
+}
+
+TEST(DeadLetterHeaders, KeySha256HexIsTheLowercaseHexDigest) {
+  EXPECT_EQ(KeySha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(KeySha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(DeadLetterHeaders, TheLastFormNamesTheKeysLengthAndDigestAfterTheOtherOmissionHeaders) {
+  DeadLetter l = SampleLetter();
+  Headers h = DeadLetterHeaders(l, Slimming::kWithoutValueHeadersAndKey);
+  ASSERT_EQ(h.size(), 9u);
+  EXPECT_EQ(h[0].first, "hub-error");  // no original headers
+  EXPECT_EQ(h[4].first, "hub-source-offset");
+  EXPECT_EQ(h[5], (std::pair<std::string, std::string>{"hub-value-omitted", std::to_string(l.value.size())}));
+  EXPECT_EQ(h[6], (std::pair<std::string, std::string>{"hub-headers-omitted", "2"}));
+  EXPECT_EQ(h[7], (std::pair<std::string, std::string>{"hub-key-omitted", "7"}));  // "order-1"
+  EXPECT_EQ(h[8], (std::pair<std::string, std::string>{"hub-key-sha256", Sha256Hex("order-1")}));
+
+  // Redriven and failing again in full: none of the omission headers stays.
+  l.headers = h;
+  l.headers.emplace_back("x-kept", "1");
+  Headers again = DeadLetterHeaders(l);
+  ASSERT_EQ(again.size(), 6u);
+  EXPECT_EQ(again[0], (std::pair<std::string, std::string>{"x-kept", "1"}));
+  EXPECT_EQ(AsMap(again).count("hub-key-omitted"), 0u);
+  EXPECT_EQ(AsMap(again).count("hub-key-sha256"), 0u);
+  EXPECT_EQ(AsMap(again).count("hub-headers-omitted"), 0u);
 }
 
 TEST(DeadLetterHeaders, AVeryLongReasonIsCutAtACharacterBoundary) {
@@ -254,12 +297,47 @@ TEST(KafkaDeadLetterSink, ALetterWhoseHeadersAreTooLargeTooGoesOutWithTheHubHead
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
 }
 
-TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
-  // Even without value and headers: the key alone is over message.max.bytes.
+TEST(KafkaDeadLetterSink, ALetterWhoseKeyAloneIsTooLargeGoesOutUnderTheKeysSha256) {
   SmallLimitSink t;
   auto& [kafka, producer, metrics, sink] = t;
   DeadLetter huge = SampleLetter();
   huge.key.assign(20000, 'k');
+  huge.value = "x";
+  sink.Send({huge, SampleLetter()});  // no exception: nothing is left to retry
+
+  std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 2);
+  ASSERT_EQ(got.size(), 2u);
+  const Read& normal = got[0].key == "order-1" ? got[0] : got[1];
+  const Read& slim = got[0].key == "order-1" ? got[1] : got[0];
+  EXPECT_EQ(normal.headers, DeadLetterHeaders(SampleLetter()));
+  const std::string digest = Sha256Hex(huge.key);
+  EXPECT_EQ(slim.key, digest);  // one original key, one dead-letter partition
+  EXPECT_TRUE(slim.value.empty());
+  EXPECT_EQ(slim.headers, DeadLetterHeaders(huge, Slimming::kWithoutValueHeadersAndKey));
+  auto h = AsMap(slim.headers);
+  EXPECT_EQ(h["hub-key-omitted"], "20000");
+  EXPECT_EQ(h["hub-key-sha256"], digest);
+  EXPECT_EQ(h["hub-value-omitted"], "1");
+  EXPECT_EQ(h["hub-headers-omitted"], "2");
+  EXPECT_EQ(h["hub-error"], "order order-1 not found");
+  EXPECT_EQ(h["hub-source-offset"], "123456789012");
+  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 2u);
+  EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
+}
+
+TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
+  // Even the last form, the hub headers alone, is over message.max.bytes.
+  MockKafka kafka;
+  kafka.CreateTopic("hub.deadletter", 1);
+  ProducerOptions options;
+  options.brokers = kafka.bootstraps();
+  options.extra = {{"message.max.bytes", "1000"}};  // librdkafka's minimum
+  KafkaProducer producer(options);
+  common::Metrics metrics;
+  KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
+  DeadLetter huge = SampleLetter();
+  huge.key.assign(20000, 'k');
+  huge.reason.assign(kMaxReasonBytes, 'r');
   EXPECT_THROW(sink.Send({huge}), DeliveryFailed);
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 0u);

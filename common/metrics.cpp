@@ -2,15 +2,6 @@
 
 namespace hub::common {
 
-const char* InputKindType(InputKind k) {
-  switch (k) {
-    case InputKind::kWorkflowTriggered: return "workflow.triggered";
-    case InputKind::kOrderSubmitted: return "order.submitted";
-    case InputKind::kIntegrationWebhook: return "integration.webhook";
-  }
-  return "unknown";
-}
-
 void AtomicHistogram::Observe(double seconds) {
   int i = 0;
   while (i < kBuckets && seconds > kBounds[i]) ++i;

@@ -5,15 +5,15 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/error.hpp"
 
 namespace hub::common {
 
-// Input event types the worker consumes (index into per-type arrays).
-enum class InputKind { kWorkflowTriggered = 0, kOrderSubmitted = 1, kIntegrationWebhook = 2 };
-inline constexpr int kInputKinds = 3;
-const char* InputKindType(InputKind k);  // "workflow.triggered", ...
+// Event families (consumers::EventCatalogue) that per-type counters can hold.
+inline constexpr int kMaxEventFamilies = 8;
 
 // Fixed-bucket histogram that can be observed from many threads without a lock.
 class AtomicHistogram {
@@ -35,9 +35,12 @@ class AtomicHistogram {
 
 struct Metrics {
   // hub_events_consumed_total{type}
-  std::array<std::atomic<uint64_t>, kInputKinds> events_consumed{};
+  // The `type` label of each family index (the catalogue's types); set before
+  // any thread uses the metrics.
+  std::vector<std::string> event_types;
+  std::array<std::atomic<uint64_t>, kMaxEventFamilies> events_consumed{};
   // hub_events_processed_total{type} — applied (effects committed)
-  std::array<std::atomic<uint64_t>, kInputKinds> events_processed{};
+  std::array<std::atomic<uint64_t>, kMaxEventFamilies> events_processed{};
   // hub_events_duplicate_total — identity seen before; nothing applied
   std::atomic<uint64_t> events_duplicate{0};
   // hub_events_deadlettered_total{class}

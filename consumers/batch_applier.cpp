@@ -47,10 +47,8 @@ BatchApplier::BatchApplier(std::string database_url, std::vector<std::unique_ptr
       metrics_(metrics),
       on_committed_(std::move(on_committed)) {}
 
-BatchHandler* BatchApplier::HandlerFor(common::InputKind k) const {
-  for (const auto& h : handlers_)
-    if (h->kind() == k) return h.get();
-  return nullptr;
+BatchHandler* BatchApplier::HandlerFor(int family) const {
+  return family >= 0 && static_cast<size_t>(family) < handlers_.size() ? handlers_[family].get() : nullptr;
 }
 
 void BatchApplier::EnsureConnected() {
@@ -97,7 +95,7 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
     // The handler records what it can (e.g. a FAILED execution that says
     // why) instead of the effects; only if even that is refused does the
     // event become a dead letter.
-    BatchHandler* handler = HandlerFor(it->kind);
+    BatchHandler* handler = HandlerFor(it->family);
     if (!handler || !handler->RecordsRefusals()) {
       it->Fail(common::ErrorClass::kInternal, it->refused);
       continue;
@@ -184,14 +182,15 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
         it->Fail(common::ErrorClass::kTenant, "organization '" + org_s + "' does not exist (or was deleted)");
       continue;
     }
-    for (const auto& h : handlers_) {
+    for (size_t f = 0; f < handlers_.size(); ++f) {
+      if (!handlers_[f]) continue;
       std::vector<WorkItem*> mine;
       for (auto* it : group)
-        if (it->kind == h->kind() && it->state == ItemState::kPending) mine.push_back(it);
-      if (!mine.empty()) h->Load(txn, org_s, mine);
+        if (it->family == static_cast<int>(f) && it->state == ItemState::kPending) mine.push_back(it);
+      if (!mine.empty()) handlers_[f]->Load(txn, org_s, mine);
     }
     for (auto* it : group)
-      if (it->state == ItemState::kPending && !HandlerFor(it->kind))
+      if (it->state == ItemState::kPending && !HandlerFor(it->family))
         it->Fail(common::ErrorClass::kSchema, "no handler for event type '" + it->env.type + "'");
   }
 
@@ -246,13 +245,14 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
 
   for (auto& [org, group] : by_org) {
     const std::string org_s(org);
-    for (const auto& h : handlers_) {
+    for (size_t f = 0; f < handlers_.size(); ++f) {
+      if (!handlers_[f]) continue;
       std::vector<WorkItem*> mine;
       for (auto* it : group)
-        if (it->kind == h->kind() && it->state == ItemState::kPending) mine.push_back(it);
+        if (it->family == static_cast<int>(f) && it->state == ItemState::kPending) mine.push_back(it);
       if (mine.empty()) continue;
       set_tenant(org_s);
-      h->Apply(txn, org_s, mine, outbox_);
+      handlers_[f]->Apply(txn, org_s, mine, outbox_);
     }
   }
   outbox_.Flush(txn, /*notify=*/!on_committed_);

@@ -43,7 +43,9 @@ using OutboxCommitted = std::function<void(store::CommittedOutbox&&)>;
 
 class BatchApplier {
  public:
-  // Without `on_committed`, transactions NOTIFY the relays instead.
+  // `handlers` are indexed by event family (WorkItem::family; null where a
+  // family has none).  Without `on_committed`, transactions NOTIFY the relays
+  // instead.
   BatchApplier(std::string database_url, std::vector<std::unique_ptr<BatchHandler>> handlers,
                common::Metrics& metrics, OutboxCommitted on_committed = nullptr);
   // Items must be kPending or kFailed (already failed items are left alone).
@@ -73,7 +75,7 @@ class BatchApplier {
   // Throws ConnectionLost (and drops the connection) when the server is gone,
   // else TransientError.
   [[noreturn]] void RethrowTransient(const std::exception& e);
-  BatchHandler* HandlerFor(common::InputKind k) const;
+  BatchHandler* HandlerFor(int family) const;
 
   std::string url_;
   std::vector<std::unique_ptr<BatchHandler>> handlers_;

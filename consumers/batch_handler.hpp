@@ -22,7 +22,6 @@ namespace hub::consumers {
 class BatchHandler {
  public:
   virtual ~BatchHandler() = default;
-  virtual common::InputKind kind() const = 0;
   // Loads what `items` refer to; Fail()s the ones that cannot be applied
   // (e.g. a workflow that does not exist in this organisation).
   virtual void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) = 0;

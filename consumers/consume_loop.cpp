@@ -42,8 +42,15 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)
     throw std::runtime_error("kafka consumer callbacks: " + err);
 
-  LaneOptions lo{opts_.database_url, opts_.topic_prefix, opts_.batch_max, opts_.on_outbox_committed,
-                 opts_.batch_linger_us, opts_.limits, opts_.max_event_bytes, opts_.clock};
+  LaneOptions lo;
+  lo.database_url = opts_.database_url;
+  lo.catalogue = opts_.catalogue;
+  lo.deps = opts_.deps;
+  lo.deps.topic_prefix = opts_.topic_prefix;
+  lo.deps.clock = opts_.clock;
+  lo.batch_max = opts_.batch_max;
+  lo.on_outbox_committed = opts_.on_outbox_committed;
+  lo.batch_linger_us = opts_.batch_linger_us;
   for (int i = 0; i < opts_.lanes; ++i)
     lanes_.push_back(std::make_unique<Lane>(i, lo, schemas, dead_letters, completions_, metrics_));
   staged_.resize(lanes_.size());
@@ -51,7 +58,7 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer_) throw std::runtime_error("cannot create kafka consumer: " + err);
   std::vector<std::string> topics;
-  for (const auto& t : opts_.types) topics.push_back(opts_.topic_prefix + t);
+  for (const auto& t : opts_.catalogue->ConsumedTypes()) topics.push_back(opts_.topic_prefix + t);
   RdKafka::ErrorCode rc = consumer_->subscribe(topics);
   if (rc != RdKafka::ERR_NO_ERROR) throw std::runtime_error("subscribe failed: " + RdKafka::err2str(rc));
 }

@@ -36,7 +36,8 @@ struct ConsumeOptions {
   std::vector<std::pair<std::string, std::string>> kafka_config;
   std::string group = "hub-worker";
   std::string topic_prefix = "hub.";
-  std::vector<std::string> types = {"workflow.triggered"};  // input types with a handler
+  const EventCatalogue* catalogue = nullptr;  // required: its consumed types are the subscriptions
+  HandlerDeps deps;                           // the lanes' handlers are built with these
   std::string database_url;
   int lanes = 2;
   int batch_max = 2000;
@@ -47,9 +48,7 @@ struct ConsumeOptions {
   int retry_max_attempts = 10;
   int retry_base_ms = 100;
   int retry_max_backoff_ms = 30000;
-  const common::Clock* clock = nullptr;  // required: backoff and stuck time are read from it
-  engine::ExecutionLimits limits;
-  size_t max_event_bytes = 1000000 - 1024;
+  const common::Clock* clock = nullptr;  // required: backoff and stuck time are read from it (and handlers' time)
   // Outbox rows of each committed batch, to publish from memory (called on the
   // lane threads).  Null: the relays find them (NOTIFY).
   OutboxCommitted on_outbox_committed;

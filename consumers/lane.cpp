@@ -6,7 +6,6 @@
 
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "consumers/workflow_triggered_handler.hpp"
 
 namespace hub::consumers {
 
@@ -30,20 +29,12 @@ std::vector<Completion> CompletionQueue::Take() {
   return out;
 }
 
-namespace {
-std::vector<std::unique_ptr<BatchHandler>> MakeHandlers(const LaneOptions& o) {
-  std::vector<std::unique_ptr<BatchHandler>> h;
-  h.push_back(std::make_unique<WorkflowTriggeredHandler>(o.topic_prefix, o.limits, o.max_event_bytes, *o.clock));
-  return h;
-}
-}  // namespace
-
 Lane::Lane(int index, LaneOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
            CompletionQueue& completions, common::Metrics& metrics)
     : index_(index),
       opts_(std::move(opts)),
       parser_(schemas),
-      applier_(opts_.database_url, MakeHandlers(opts_), metrics, opts_.on_outbox_committed),
+      applier_(opts_.database_url, opts_.catalogue->MakeHandlers(opts_.deps), metrics, opts_.on_outbox_committed),
       dead_letters_(dead_letters),
       completions_(completions),
       metrics_(metrics) {
@@ -97,12 +88,6 @@ void Lane::Report(std::map<SharedPartition*, Completion>& per) {
   completions_.Push(std::move(out));
 }
 
-common::InputKind Lane::KindOf(std::string_view type) {
-  if (type == "order.submitted") return common::InputKind::kOrderSubmitted;
-  if (type == "integration.webhook") return common::InputKind::kIntegrationWebhook;
-  return common::InputKind::kWorkflowTriggered;
-}
-
 void Lane::Run() {
   std::vector<LaneMessage> batch;
   for (;;) {
@@ -152,12 +137,22 @@ void Lane::Run() {
 }
 
 void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
-  const auto t0 = opts_.clock->Steady();
-  std::map<SharedPartition*, Completion> per;  // by partition
-  std::vector<WorkItem*> ptrs;
-  ptrs.reserve(batch.size());
-  std::vector<std::pair<WorkItem*, LaneMessage*>> live;
+  const common::Clock& clock = *opts_.deps.clock;
+  const auto t0 = clock.Steady();
+  Completions per;  // by partition
+  const LiveItems live = TakeLive(batch, per);
+  ApplyItems(live, per);
+  SendDeadLetters(live, per);
+  Settle(live, per, clock.NowUnixMicros());
+  metrics_.batches.fetch_add(1, std::memory_order_relaxed);
+  metrics_.batch_events.fetch_add(live.size(), std::memory_order_relaxed);
+  metrics_.batch_seconds.Observe(std::chrono::duration<double>(clock.Steady() - t0).count());
+  Report(per);
+}
 
+Lane::LiveItems Lane::TakeLive(std::vector<LaneMessage>& batch, Completions& per) {
+  LiveItems live;
+  live.reserve(batch.size());
   for (auto& m : batch) {
     Completion& c = per[m.part.get()];
     if (!c.part) c.part = m.part;
@@ -169,60 +164,76 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
     // stamped with the stale epoch would be ignored by the consume loop, and
     // the partition would stall (or later offsets would be stored past it).
     c.epoch = m.epoch;
-    if (pool_.size() <= ptrs.size()) pool_.push_back(std::make_unique<WorkItem>());
-    WorkItem* it = pool_[ptrs.size()].get();
-    it->Reset();
-    RdKafka::Message& km = *m.msg;
-    it->in.topic = m.part->topic;  // stable; topic_name() returns a temporary
-    it->in.partition = km.partition();
-    it->in.offset = km.offset();
-    if (km.key()) it->in.key = *km.key();
-    it->in.value = std::string_view(static_cast<const char*>(km.payload()), km.len());
-    // Header views point into the message's own storage (C API: the C++
-    // accessors return copies, which would leave dangling views).
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(km.c_ptr(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name = nullptr;
-      const void* val = nullptr;
-      size_t size = 0;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-        it->in.headers.emplace_back(name, std::string_view(val ? static_cast<const char*>(val) : "", size));
-    }
-    std::string_view type = it->in.topic;
-    type.remove_prefix(std::min(type.size(), opts_.topic_prefix.size()));
-    it->kind = KindOf(type);
-    metrics_.events_consumed[static_cast<int>(it->kind)].fetch_add(1, std::memory_order_relaxed);
-    if (!m.give_up_reason.empty()) {
-      it->Fail(common::ErrorClass::kInternal, m.give_up_reason);
-    } else {
-      try {
-        parser_.Parse(it->in, type, it->env);
-      } catch (const common::PermanentError& e) {
-        it->Fail(e.error_class(), e.what());
-      }
-    }
+    if (pool_.size() <= live.size()) pool_.push_back(std::make_unique<WorkItem>());
+    WorkItem* it = pool_[live.size()].get();
+    ToWorkItem(m, *it);
     live.emplace_back(it, &m);
-    ptrs.push_back(it);
   }
+  return live;
+}
 
+void Lane::ToWorkItem(const LaneMessage& m, WorkItem& it) {
+  it.Reset();
+  RdKafka::Message& km = *m.msg;
+  it.in.topic = m.part->topic;  // stable; topic_name() returns a temporary
+  it.in.partition = km.partition();
+  it.in.offset = km.offset();
+  if (km.key()) it.in.key = *km.key();
+  it.in.value = std::string_view(static_cast<const char*>(km.payload()), km.len());
+  // Header views point into the message's own storage (C API: the C++
+  // accessors return copies, which would leave dangling views).
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(km.c_ptr(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* val = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      it.in.headers.emplace_back(name, std::string_view(val ? static_cast<const char*>(val) : "", size));
+  }
+  std::string_view type = it.in.topic;
+  type.remove_prefix(std::min(type.size(), opts_.deps.topic_prefix.size()));
+  it.family = opts_.catalogue->IndexOf(type);
+  if (it.family >= 0) metrics_.events_consumed[it.family].fetch_add(1, std::memory_order_relaxed);
+  if (!m.give_up_reason.empty()) {
+    it.Fail(common::ErrorClass::kInternal, m.give_up_reason);
+  } else if (it.family < 0) {
+    it.Fail(common::ErrorClass::kSchema, "type: \"" + std::string(type) + "\" is not an event type of the catalogue");
+  } else {
+    try {
+      parser_.Parse(it.in, type, it.env);
+    } catch (const common::PermanentError& e) {
+      it.Fail(e.error_class(), e.what());
+    }
+  }
+}
+
+void Lane::FailPartition(Completions& per, SharedPartition* part, int64_t offset, const std::string& error,
+                         bool counts_attempt) {
+  Completion& c = per[part];
+  if (c.failed_at >= 0 && c.failed_at <= offset) return;
+  c.failed_at = offset;
+  c.error = error;
+  c.counts_attempt = counts_attempt;
+}
+
+bool Lane::Settled(const Completions& per, const WorkItem& item, const LaneMessage& m) {
+  // Before its partition's failure point, if there is one.
+  const Completion& c = per.at(m.part.get());
+  return c.failed_at < 0 || item.in.offset < c.failed_at;
+}
+
+void Lane::ApplyItems(const LiveItems& live, Completions& per) {
   // Partitions being retried are applied apart, one event per transaction;
   // the rest of the batch goes in one transaction.
   std::map<SharedPartition*, std::vector<WorkItem*>> isolated;
-  for (auto& [item, m] : live)
+  for (const auto& [item, m] : live)
     if (m->isolate) isolated[m->part.get()];
   std::vector<WorkItem*> main;
-  for (auto& [item, m] : live) {
+  for (const auto& [item, m] : live) {
     auto iso = isolated.find(m->part.get());
     if (iso != isolated.end()) iso->second.push_back(item);
     else main.push_back(item);
   }
-  auto fail_partition = [&](SharedPartition* part, int64_t offset, const std::string& error, bool counts) {
-    Completion& c = per[part];
-    if (c.failed_at >= 0 && c.failed_at <= offset) return;
-    c.failed_at = offset;
-    c.error = error;
-    c.counts_attempt = counts;
-  };
   if (!main.empty()) {
     try {
       applier_.Apply(main);
@@ -230,8 +241,8 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
       // Nothing of it committed: each of its partitions restarts at its first
       // live offset (the events are parsed again; no dead letters yet).
       const bool lost = dynamic_cast<const common::ConnectionLost*>(&e) != nullptr;
-      for (auto& [item, m] : live)
-        if (!isolated.count(m->part.get())) fail_partition(m->part.get(), item->in.offset, e.what(), !lost);
+      for (const auto& [item, m] : live)
+        if (!isolated.count(m->part.get())) FailPartition(per, m->part.get(), item->in.offset, e.what(), !lost);
       metrics_.retries.fetch_add(1, std::memory_order_relaxed);
       common::LogWarn("batch failed, will retry", {{"lane", index_}, {"events", main.size()}, {"error", e.what()}});
     }
@@ -241,24 +252,20 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
     bool lost = false;
     const size_t k = applier_.ApplyEach(its, error, lost);
     if (k < its.size()) {
-      fail_partition(part, its[k]->in.offset, error, !lost);
+      FailPartition(per, part, its[k]->in.offset, error, !lost);
       metrics_.retries.fetch_add(1, std::memory_order_relaxed);
       common::LogWarn("event failed again, will retry",
                       {{"topic", part->topic}, {"partition", part->partition}, {"offset", its[k]->in.offset},
                        {"error", error}});
     }
   }
+}
 
-  // An item is settled when it lies before its partition's failure point.
-  auto settled = [&](WorkItem* item, LaneMessage* m) {
-    const Completion& c = per[m->part.get()];
-    return c.failed_at < 0 || item->in.offset < c.failed_at;
-  };
-  // Dead letters for permanent failures, then the offsets.
+void Lane::SendDeadLetters(const LiveItems& live, Completions& per) {
   std::vector<producers::DeadLetter> letters;
   std::vector<std::pair<WorkItem*, LaneMessage*>> lettered;
-  for (auto& [item, m] : live) {
-    if (item->state != ItemState::kFailed || !settled(item, m)) continue;
+  for (const auto& [item, m] : live) {
+    if (item->state != ItemState::kFailed || !Settled(per, *item, *m)) continue;
     producers::DeadLetter dl;
     dl.source_topic = std::string(item->in.topic);
     dl.source_partition = item->in.partition;
@@ -275,40 +282,35 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
                      {"topic", item->in.topic}, {"partition", item->in.partition}, {"offset", item->in.offset},
                      {"traceparent", item->env.traceparent}});
   }
-  if (!letters.empty()) {
-    try {
-      dead_letters_.Send(letters);
-    } catch (const std::exception& e) {
-      // Applied neighbours after them are deduplicated on redelivery.
-      const std::string why = std::string("dead letter not delivered: ") + e.what();
-      for (auto& [item, m] : lettered) fail_partition(m->part.get(), item->in.offset, why, false);
-      // Not the event's fault either, but the partition cannot move until
-      // the letter goes out: counted and logged as a retry, and shown by
-      // hub_partition_stuck_seconds while it lasts.
-      metrics_.retries.fetch_add(1, std::memory_order_relaxed);
-      common::LogError("dead letters not delivered; their partitions wait and retry",
-                       {{"letters", letters.size()}, {"error", e.what()}});
-    }
+  if (letters.empty()) return;
+  try {
+    dead_letters_.Send(letters);
+  } catch (const std::exception& e) {
+    // Applied neighbours after them are deduplicated on redelivery.
+    const std::string why = std::string("dead letter not delivered: ") + e.what();
+    for (auto& [item, m] : lettered) FailPartition(per, m->part.get(), item->in.offset, why, false);
+    // Not the event's fault either, but the partition cannot move until the
+    // letter goes out: counted and logged as a retry, and shown by
+    // hub_partition_stuck_seconds while it lasts.
+    metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+    common::LogError("dead letters not delivered; their partitions wait and retry",
+                     {{"letters", letters.size()}, {"error", e.what()}});
   }
-  const int64_t now_us = opts_.clock->NowUnixMicros();
-  for (auto& [item, m] : live) {
-    if (!settled(item, m)) continue;
+}
+
+void Lane::Settle(const LiveItems& live, Completions& per, int64_t now_us) {
+  for (const auto& [item, m] : live) {
+    if (!Settled(per, *item, *m)) continue;
     Completion& c = per[m->part.get()];
     c.done_through = item->in.offset;
     if (item->state == ItemState::kApplied) {
-      metrics_.events_processed[static_cast<int>(item->kind)].fetch_add(1, std::memory_order_relaxed);
+      metrics_.events_processed[item->family].fetch_add(1, std::memory_order_relaxed);
       if (item->env.time_unix_us > 0)
         metrics_.event_latency.Observe(static_cast<double>(now_us - item->env.time_unix_us) / 1e6);
     } else if (item->state == ItemState::kDuplicate) {
       metrics_.events_duplicate.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  metrics_.batches.fetch_add(1, std::memory_order_relaxed);
-  metrics_.batch_events.fetch_add(ptrs.size(), std::memory_order_relaxed);
-  metrics_.batch_seconds.Observe(
-      std::chrono::duration<double>(opts_.clock->Steady() - t0).count());
-
-  Report(per);
 }
 
 }  // namespace hub::consumers

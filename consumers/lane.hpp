@@ -25,8 +25,8 @@
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
 #include "consumers/envelope.hpp"
+#include "consumers/event_catalogue.hpp"
 #include "consumers/schema_registry.hpp"
-#include "engine/limits.hpp"
 #include "producers/dead_letter_sink.hpp"
 
 namespace hub::consumers {
@@ -83,15 +83,13 @@ class CompletionQueue {
 
 struct LaneOptions {
   std::string database_url;
-  std::string topic_prefix;
+  const EventCatalogue* catalogue = nullptr;  // required: event types and their handlers
+  HandlerDeps deps;                           // what the handlers are built with (clock required)
   int batch_max = 2000;
   OutboxCommitted on_outbox_committed;  // null: the relays publish (NOTIFY)
   // A lane that wakes up to fewer than batch_max events waits up to this long
   // for more: fewer, larger transactions when events trickle in.
   int batch_linger_us = 0;
-  engine::ExecutionLimits limits;  // what one workflow execution may cost
-  size_t max_event_bytes = 1000000 - 1024;  // the largest outgoing event the producer takes
-  const common::Clock* clock = nullptr;      // required: execution timestamps, event latency
 };
 
 class Lane {
@@ -108,12 +106,27 @@ class Lane {
 
  private:
   void Run();
+  using Completions = std::map<SharedPartition*, Completion>;
+  using LiveItems = std::vector<std::pair<WorkItem*, LaneMessage*>>;
+
+  // One batch, in four steps: take the live messages as work items (parsed,
+  // validated, routed to their family), apply them, dead-letter the settled
+  // failures, and mark the offsets done.
   void ProcessBatch(std::vector<LaneMessage>& batch);
+  LiveItems TakeLive(std::vector<LaneMessage>& batch, Completions& per);
+  void ToWorkItem(const LaneMessage& m, WorkItem& it);
+  void ApplyItems(const LiveItems& live, Completions& per);
+  void SendDeadLetters(const LiveItems& live, Completions& per);
+  void Settle(const LiveItems& live, Completions& per, int64_t now_us);
+  // Records a failure at `offset` unless the partition failed earlier.
+  static void FailPartition(Completions& per, SharedPartition* part, int64_t offset, const std::string& error,
+                            bool counts_attempt);
+  // Whether `item` lies before its partition's failure point (if any).
+  static bool Settled(const Completions& per, const WorkItem& item, const LaneMessage& m);
   // Marks the partitions that failed (SharedPartition::failed_epoch), then
   // hands the completions to the consume loop.
   void Report(std::map<SharedPartition*, Completion>& per);
   static bool Live(const LaneMessage& m);
-  static common::InputKind KindOf(std::string_view type);
 
   const int index_;
   const LaneOptions opts_;

@@ -21,7 +21,7 @@ enum class ItemState {
 struct WorkItem {
   InboundMessage in;
   Envelope env;
-  common::InputKind kind = common::InputKind::kWorkflowTriggered;
+  int family = -1;  // index in the EventCatalogue; -1: not in it
   ItemState state = ItemState::kPending;
   common::ErrorClass error_class = common::ErrorClass::kInternal;
   std::string reason;

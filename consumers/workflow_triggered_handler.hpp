@@ -22,7 +22,6 @@ class WorkflowTriggeredHandler : public BatchHandler {
   // `max_event_bytes`: the largest completion event the producer takes.
   WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits, size_t max_event_bytes,
                            const common::Clock& clock);
-  common::InputKind kind() const override { return common::InputKind::kWorkflowTriggered; }
   void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) override;
   void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
              store::OutboxBatch& outbox) override;

@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "producers/kafka_producer.hpp"
+#include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 #include "worker/seed.hpp"
 
@@ -42,35 +43,27 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   po.brokers = s.kafka_brokers;
   po.extra = s.kafka_config;
   producers::KafkaProducer producer(po);
-  const std::string topic = s.topic_prefix + "workflow.triggered";
-  static const char* kNames[] = {"Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara"};
-  const std::string run = std::to_string(common::NowUnixMicros());
+  consumers::DemoContext ctx;
+  ctx.organization_id = so.organization_id;
+  ctx.workflows = workflows;
+  ctx.run = std::to_string(common::NowUnixMicros());
+  ctx.events = events;
 
-  std::vector<std::string> values, keys;
-  for (int i = 0; i < events; ++i) {
-    const std::string& wf = workflows[static_cast<size_t>(i) % workflows.size()];
-    keys.push_back(wf);
-    values.push_back(MakeWorkflowTriggered("demo-" + run + "-" + std::to_string(i), so.organization_id, wf,
-                                           kNames[i % 6]));
-  }
-  // One for the inactive workflow (recorded as CANCELLED), one for a workflow
-  // that does not exist (dead letter, class not_found), one malformed (dead
-  // letter, class schema).
-  const std::string inactive = "wf_" + so.organization_id + "_inactive";
-  keys.push_back(inactive);
-  values.push_back(MakeWorkflowTriggered("demo-" + run + "-inactive", so.organization_id, inactive, "Nobody"));
-  keys.push_back("wf_missing");
-  values.push_back(MakeWorkflowTriggered("demo-" + run + "-missing", so.organization_id, "wf_missing", "Ghost"));
-  keys.push_back("wf_broken");
-  values.push_back("{\"specversion\":\"1.0\", this is not JSON");
-
+  // Every family of the catalogue that has demo events.
   std::vector<producers::ProducerMessage> msgs;
-  for (size_t i = 0; i < values.size(); ++i)
-    msgs.push_back({topic, keys[i], values[i], {{"content-type", "application/cloudevents+json"}}});
+  std::vector<std::string> topics;
+  for (const auto& family : Catalogue().families()) {
+    if (!family.demo) continue;
+    topics.push_back(s.topic_prefix + family.type);
+    for (auto& [key, value] : family.demo(ctx))
+      msgs.push_back({topics.back(), std::move(key), std::move(value), {{"content-type", "application/cloudevents+json"}}});
+  }
   auto results = producer.ProduceBatch(msgs);
   size_t ok = 0;
   for (const auto& r : results) ok += r.ok ? 1 : 0;
-  std::cout << "Published " << ok << "/" << msgs.size() << " events to " << topic << " (" << events
+  std::string where;
+  for (const auto& t : topics) where += (where.empty() ? "" : ", ") + t;
+  std::cout << "Published " << ok << "/" << msgs.size() << " events to " << where << " (" << events
             << " valid, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed).\n";
   return ok == msgs.size() ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include "producers/outbox_publisher.hpp"
 #include "producers/outbox_relay.hpp"
 #include "store/connection.hpp"
+#include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 #include "worker/embedded_broker.hpp"
 #include "worker/health_probe.hpp"
@@ -79,6 +80,8 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
 
   common::Metrics metrics;
   const common::SystemClock clock;  // the one clock every part below reads
+  const consumers::EventCatalogue& catalogue = Catalogue();
+  for (const auto& f : catalogue.families()) metrics.event_types.push_back(f.type);
   MetricsExporter exporter(metrics);
   auto [http_host, http_port] = ParseHostPort("HUB_HTTP_ADDR", s.http_addr);
   HttpServer http(
@@ -93,7 +96,15 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   po.extra = s.kafka_config;
   producers::KafkaProducer producer(po);
   // Fetch the output topics' metadata now rather than on the first event.
-  producer.WarmUp({s.topic_prefix + "workflow.completed", s.topic_prefix + "deadletter"}, std::chrono::seconds(5));
+  std::vector<std::string> outputs;  // of the families consumed, and the dead letters
+  std::string inputs;
+  for (const auto& f : catalogue.families()) {
+    if (!f.make_handler) continue;
+    inputs += (inputs.empty() ? "" : ",") + s.topic_prefix + f.type;
+    for (const auto& e : f.emits) outputs.push_back(s.topic_prefix + e);
+  }
+  outputs.push_back(s.topic_prefix + "deadletter");
+  producer.WarmUp(outputs, std::chrono::seconds(5));
   producers::KafkaDeadLetterSink dead_letters(producer, s.topic_prefix + "deadletter", metrics);
 
   producers::RelayOptions ro;
@@ -127,11 +138,12 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.session_timeout_ms = s.session_timeout_ms;
   co.retry_max_attempts = s.retry_max_attempts;
   co.retry_base_ms = s.retry_base_ms;
-  co.limits.max_value_bytes = static_cast<size_t>(s.max_rendered_value_bytes);
-  co.limits.max_execution_bytes = static_cast<size_t>(s.max_execution_bytes);
-  co.limits.max_output_bytes = static_cast<size_t>(s.max_output_bytes);
-  co.limits.max_nodes = s.max_nodes_executed;
-  co.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
+  co.catalogue = &catalogue;
+  co.deps.limits.max_value_bytes = static_cast<size_t>(s.max_rendered_value_bytes);
+  co.deps.limits.max_execution_bytes = static_cast<size_t>(s.max_execution_bytes);
+  co.deps.limits.max_output_bytes = static_cast<size_t>(s.max_output_bytes);
+  co.deps.limits.max_nodes = s.max_nodes_executed;
+  co.deps.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
   co.clock = &clock;
   co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
@@ -158,7 +170,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
       std::_Exit(0);
     }).detach();
   });
-  common::LogInfo("hubworker running", {{"topics", s.topic_prefix + "workflow.triggered"}});
+  common::LogInfo("hubworker running", {{"topics", inputs}});
 
   const bool clean = loop.Run();
   const auto relay_deadline =

@@ -1,5 +1,7 @@
 #include "worker/embedded_broker.hpp"
 
+#include "worker/catalogue.hpp"
+
 // rdkafka.h must come before rdkafka_mock.h (TOOLCHAIN.md).
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -103,13 +105,7 @@ void EmbeddedBroker::Control(const std::function<void(rd_kafka_mock_cluster_t*)>
 }
 
 std::vector<std::string> EmbeddedBroker::ContractTopics(const std::string& prefix) {
-  static const char* const kNames[] = {
-      "workflow.triggered", "order.submitted",  "integration.webhook",   "workflow.completed",
-      "order.milestone",    "order.completed",  "integration.processed", "deadletter",
-  };
-  std::vector<std::string> out;
-  for (const char* n : kNames) out.push_back(prefix + n);
-  return out;
+  return Catalogue().Topics(prefix);
 }
 
 EmbeddedBroker::EmbeddedBroker(int brokers, int partitions, const std::string& topic_prefix)

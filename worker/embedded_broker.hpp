@@ -58,9 +58,10 @@ class EmbeddedBroker {
   // thread's 1 s poll timeout.  Thread-safe.
   void Control(const std::function<void(rd_kafka_mock_cluster_t*)>& fn) const;
 
-  // The contract topics with `prefix` applied, inputs first:
-  // workflow.triggered, order.submitted, integration.webhook, workflow.completed,
-  // order.milestone, order.completed, integration.processed, deadletter.
+  // The catalogue's topics with `prefix` applied (worker/catalogue.cpp), inputs
+  // first: workflow.triggered, order.submitted, integration.webhook,
+  // workflow.completed, order.milestone, order.completed,
+  // integration.processed, deadletter.
   static std::vector<std::string> ContractTopics(const std::string& prefix);
 
  private:

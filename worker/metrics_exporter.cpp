@@ -90,8 +90,8 @@ class HubCollector : public prometheus::Collectable {
 
     auto per_type = [&](const char* name, const char* help, const auto& arr) {
       auto f = Family(name, help, MetricType::Counter);
-      for (int i = 0; i < common::kInputKinds; ++i)
-        f.metric.push_back(Counter(Load(arr[i]), {{"type", common::InputKindType(static_cast<common::InputKind>(i))}}));
+      for (size_t i = 0; i < m_.event_types.size() && i < arr.size(); ++i)
+        f.metric.push_back(Counter(Load(arr[i]), {{"type", m_.event_types[i]}}));
       out.push_back(std::move(f));
     };
     per_type("hub_events_consumed_total", "Input events read from Kafka, by event type.", m_.events_consumed);

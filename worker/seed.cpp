@@ -101,4 +101,19 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
   return ids;
 }
 
+consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {
+  static const char* kNames[] = {"Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara"};
+  consumers::DemoEvents out;
+  const std::string prefix = "demo-" + ctx.run + "-";
+  for (int i = 0; i < ctx.events && !ctx.workflows.empty(); ++i) {
+    const std::string& wf = ctx.workflows[static_cast<size_t>(i) % ctx.workflows.size()];
+    out.emplace_back(wf, MakeWorkflowTriggered(prefix + std::to_string(i), ctx.organization_id, wf, kNames[i % 6]));
+  }
+  const std::string inactive = "wf_" + ctx.organization_id + "_inactive";
+  out.emplace_back(inactive, MakeWorkflowTriggered(prefix + "inactive", ctx.organization_id, inactive, "Nobody"));
+  out.emplace_back("wf_missing", MakeWorkflowTriggered(prefix + "missing", ctx.organization_id, "wf_missing", "Ghost"));
+  out.emplace_back("wf_broken", "{\"specversion\":\"1.0\", this is not JSON");
+  return out;
+}
+
 }  // namespace hub::worker

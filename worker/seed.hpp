@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "consumers/event_catalogue.hpp"
+
 namespace hub::worker {
 
 struct SeedOptions {
@@ -25,6 +27,12 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
 
 // The React-Flow definition of the W1 greeting workflow (nodes, edges).
 std::string GreetingNodes(const std::string& user_id);
+
+// `hubworker demo`'s workflow.triggered events: ctx.events greetings over the
+// demo workflows, one for the inactive workflow (recorded CANCELLED), one for
+// a workflow that does not exist (dead letter, class not_found) and one
+// malformed (dead letter, class schema).
+consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx);
 std::string GreetingEdges();
 
 }  // namespace hub::worker

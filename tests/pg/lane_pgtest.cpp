@@ -19,6 +19,7 @@
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
+#include "worker/catalogue.hpp"
 #include "worker/seed.hpp"
 
 namespace hub {
@@ -46,17 +47,17 @@ class RecordingDeadLetters : public producers::DeadLetterSink {
   std::vector<producers::DeadLetter> sent;
 };
 
-// A lane over partition 0 of kTopic, fed messages read back from a mock
+// A lane over partition 0 of topic_ (kTopic unless a test says otherwise), fed messages read back from a mock
 // cluster; subclasses seed the database and produce the events.
 class LaneHarness : public ::testing::Test {
  protected:
   void StartLane(producers::DeadLetterSink& dead_letters, const std::string& url = "") {
-    part_->topic = kTopic;
+    part_->topic = topic_;
     part_->partition = 0;
     consumers::LaneOptions o;
     o.database_url = url.empty() ? db_.url() : url;
-    o.topic_prefix = "hub.";
-    o.clock = &clock_;
+    o.catalogue = &worker::Catalogue();
+    o.deps.clock = &clock_;
     lane_ = std::make_unique<consumers::Lane>(0, o, schemas_, dead_letters, completions_, metrics_);
   }
 
@@ -76,7 +77,7 @@ class LaneHarness : public ::testing::Test {
       reader_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
       if (!reader_) throw std::runtime_error("kafka consumer: " + err);
     }
-    std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(kTopic, 0, from));
+    std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(topic_, 0, from));
     std::vector<RdKafka::TopicPartition*> assignment{tp.get()};
     reader_->assign(assignment);
     std::vector<LaneMessage> out;
@@ -123,6 +124,7 @@ class LaneHarness : public ::testing::Test {
     return q.exec1(sql)[0].as<int64_t>();
   }
 
+  std::string topic_ = kTopic;
   common::SystemClock clock_;
   testing::PgDatabase db_;
   testing::MockKafka kafka_;
@@ -335,6 +337,37 @@ TEST_F(PoisonLaneTest, ADatabaseThatCannotBeReachedIsNotTheEventsFailure) {
   EXPECT_EQ(c.failed_at, 0);
   EXPECT_FALSE(c.counts_attempt) << c.error;
 }
+
+// Records on a topic whose type is not in the catalogue, or whose family has
+// no handler yet, are `schema` dead letters; nothing is applied.
+class UnknownTypeLaneTest : public LaneHarness, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(UnknownTypeLaneTest, IsASchemaDeadLetter) {
+  topic_ = std::string("hub.") + GetParam();
+  worker::SeedOptions o;
+  o.organization_id = "org_a";
+  o.user_id = "user_a";
+  o.workflows = 1;
+  const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+  kafka_.CreateTopic(topic_, 1);
+  testing::TestProducer producer(kafka_.bootstraps());
+  std::string event = worker::MakeWorkflowTriggered("u-1", "org_a", wf, "x");
+  event.replace(event.find("\"workflow.triggered\""), 20, std::string("\"") + GetParam() + "\"");
+  event.replace(event.find("\"input\""), 0, "\"orderId\":\"o1\",");  // valid as an order too
+  producer.Produce(topic_, wf, event, {{"content-type", "application/cloudevents+json"}});
+  producer.Flush();
+  RecordingDeadLetters dead;
+  StartLane(dead);
+  lane_->Push(Messages(0, 1, 0, false));
+  const Completion c = NextCompletion();
+  EXPECT_EQ(c.done_through, 0);
+  ASSERT_EQ(dead.sent.size(), 1u);
+  EXPECT_EQ(dead.sent[0].error_class, common::ErrorClass::kSchema);
+  EXPECT_NE(dead.sent[0].reason.find(GetParam()), std::string::npos) << dead.sent[0].reason;
+  EXPECT_EQ(Executions(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, UnknownTypeLaneTest, ::testing::Values("teleport.requested", "order.submitted"));
 
 }  // namespace
 }  // namespace hub

@@ -31,8 +31,9 @@ std::string Sample(const std::string& text, const std::string& series) {
 
 TEST(MetricsExporter, CountersCarryTheHubPrefixAndTheEventTypeLabel) {
   common::Metrics m;
-  m.events_consumed[static_cast<int>(common::InputKind::kWorkflowTriggered)] = 7;
-  m.events_processed[static_cast<int>(common::InputKind::kOrderSubmitted)] = 3;
+  m.event_types = {"workflow.triggered", "order.submitted", "integration.webhook"};  // the catalogue's order
+  m.events_consumed[0] = 7;
+  m.events_processed[1] = 3;
   m.events_duplicate = 2;
   m.retries = 4;
   m.outbox_published = 11;

@@ -1,0 +1,25 @@
+#include "worker/catalogue.hpp"
+
+#include "consumers/workflow_triggered_handler.hpp"
+#include "worker/seed.hpp"
+
+namespace hub::worker {
+namespace {
+
+std::unique_ptr<consumers::BatchHandler> WorkflowTriggered(const consumers::HandlerDeps& d) {
+  return std::make_unique<consumers::WorkflowTriggeredHandler>(d.topic_prefix, d.limits, d.max_event_bytes, *d.clock);
+}
+
+}  // namespace
+
+const consumers::EventCatalogue& Catalogue() {
+  // type, emitted types, handler (null: on the contract, not consumed yet), demo events.
+  static const consumers::EventCatalogue kCatalogue({
+      {"workflow.triggered", {"workflow.completed"}, WorkflowTriggered, WorkflowDemoEvents},
+      {"order.submitted", {"order.milestone", "order.completed"}, nullptr, nullptr},
+      {"integration.webhook", {"integration.processed"}, nullptr, nullptr},
+  });
+  return kCatalogue;
+}
+
+}  // namespace hub::worker

@@ -50,14 +50,18 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   ctx.events = events;
 
   // Every family of the catalogue that has demo events.
-  std::vector<producers::ProducerMessage> msgs;
+  // ProducerMessage holds views: the topics and events live until the batch is delivered.
   std::vector<std::string> topics;
+  std::vector<consumers::DemoEvents> events_of;
   for (const auto& family : Catalogue().families()) {
     if (!family.demo) continue;
     topics.push_back(s.topic_prefix + family.type);
-    for (auto& [key, value] : family.demo(ctx))
-      msgs.push_back({topics.back(), std::move(key), std::move(value), {{"content-type", "application/cloudevents+json"}}});
+    events_of.push_back(family.demo(ctx));
   }
+  std::vector<producers::ProducerMessage> msgs;
+  for (size_t f = 0; f < topics.size(); ++f)
+    for (const auto& [key, value] : events_of[f])
+      msgs.push_back({topics[f], key, value, {{"content-type", "application/cloudevents+json"}}});
   auto results = producer.ProduceBatch(msgs);
   size_t ok = 0;
   for (const auto& r : results) ok += r.ok ? 1 : 0;

@@ -1,0 +1,41 @@
+// `hubworker demo` against a running worker: the newcomer's first look must
+// show executions, a cancelled one and dead letters, not only dead letters.
+#include <gtest/gtest.h>
+
+#include "tests/support/pipeline_fixture.hpp"
+
+namespace hub {
+namespace {
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::TestConsumer;
+
+class DemoTest : public testing::PipelineFixture {};
+
+TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
+  auto worker = StartWorker();
+  TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
+  ChildProcess demo(HUB_BINARY, {"demo", "--events", "5"},
+                    {{"HUB_DATABASE_URL", db_->url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()}});
+  const auto rc = demo.WaitExit(60s);
+  ASSERT_TRUE(rc.has_value()) << demo.StderrText();
+  ASSERT_EQ(*rc, 0) << demo.StderrText();
+  EXPECT_NE(demo.StdoutText().find("Published 8/8 events to hub.workflow.triggered"), std::string::npos)
+      << demo.StdoutText();
+
+  const std::string executions = "SELECT count(*) FROM workflow_executions WHERE organization_id = 'org_demo'";
+  ASSERT_TRUE(testing::WaitFor([&] { return Count(executions) == 6; }, 60s, 50ms))
+      << worker->StderrText() << Progress();
+  EXPECT_EQ(Count(executions + " AND status = 'COMPLETED'"), 5);
+  EXPECT_EQ(Count(executions + " AND status = 'CANCELLED'"), 1);
+  ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 2; }, 30s)) << worker->StderrText();
+  std::multiset<std::string> classes;
+  for (const auto& m : dead.messages())
+    for (const auto& [k, v] : m.headers)
+      if (k == "hub-error-class") classes.insert(v);
+  EXPECT_EQ(classes, (std::multiset<std::string>{"not_found", "schema"}));
+  StopWorker(*worker);
+}
+
+}  // namespace
+}  // namespace hub

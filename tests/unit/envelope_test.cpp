@@ -468,7 +468,8 @@ TEST_F(EnvelopeParserTest, ObjectsWithoutDuplicateKeysAreAccepted) {
     EXPECT_EQ(env.data()["input"].MemberCount(), static_cast<unsigned>(n));
   }
   // The same key in different objects is not a duplicate.
-  EXPECT_NO_THROW(parser_.Parse(Message(WithInput(R"({"x":{"x":{"x":[{"x":1},{"x":2}]}}})")), "workflow.triggered", env));
+  std::string nested = WithInput(R"({"x":{"x":{"x":[{"x":1},{"x":2}]}}})");
+  EXPECT_NO_THROW(parser_.Parse(Message(nested), "workflow.triggered", env));
 }
 
 TEST_F(EnvelopeParserTest, IntegerBeyondSixtyFourBitsIsRefused) {
@@ -482,7 +483,8 @@ TEST_F(EnvelopeParserTest, IntegerBeyondSixtyFourBitsIsRefused) {
   EXPECT_EQ(Reason(parser_, Message(WithInput(R"({"n":)" + digits + "}"))),
             "data.input.n: the integer " + digits.substr(0, 40) +
                 "... (60 characters) is beyond the 64-bit range this worker keeps exactly; send it as a string");
-  std::string data = R"({"organizationId":"org-1","workflowId":"wf-1","input":{"a":{"n":123456789012345678901234567890}}})";
+  std::string data =
+      R"({"organizationId":"org-1","workflowId":"wf-1","input":{"a":{"n":123456789012345678901234567890}}})";
   EXPECT_EQ(Reason(parser_, BinaryMessage(data)),
             "data.input.a.n: the integer 123456789012345678901234567890 is beyond the 64-bit range this worker keeps "
             "exactly; send it as a string");

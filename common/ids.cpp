@@ -105,4 +105,90 @@ std::string FormatRfc3339(int64_t unix_us) {
   return std::string(buf, 27);
 }
 
+namespace {
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {  // H. Hinnant's algorithm
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+}  // namespace
+
+bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why) {
+  auto fail = [&](std::string w) {
+    if (why) *why = std::move(w);
+    return false;
+  };
+  size_t i = 0;
+  auto digits = [&](size_t n, int& out) {
+    if (i + n > s.size()) return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    out = v;
+    return true;
+  };
+  auto expect = [&](char c) {
+    if (i < s.size() && s[i] == c) { ++i; return true; }
+    return false;
+  };
+  const char* kForm = "expected YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)";
+  int year, month, day, hour, minute, second;
+  if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day)) return fail(kForm);
+  if (i >= s.size() || (s[i] != 'T' && s[i] != 't')) return fail(kForm);
+  ++i;
+  if (!digits(2, hour) || !expect(':') || !digits(2, minute) || !expect(':') || !digits(2, second)) return fail(kForm);
+  int64_t micros = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t start = i;
+    int scale = 100000;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      micros += (s[i] - '0') * scale;  // digits beyond microseconds are truncated
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return fail("a '.' must be followed by fraction digits");
+  }
+  int offset_minutes = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!digits(2, oh) || !expect(':') || !digits(2, om)) return fail(kForm);
+    if (oh > 23 || om > 59) return fail("offset " + std::string(s.substr(i - 6, 6)) + " is out of range");
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return fail("missing time zone offset (Z or +HH:MM)");
+  }
+  if (i != s.size()) return fail(kForm);
+  if (month < 1 || month > 12) return fail("month " + std::to_string(month) + " is out of range");
+  if (day < 1 || day > DaysInMonth(year, month))
+    return fail("day " + std::to_string(day) + " is out of range for " + std::string(s.substr(0, 7)));
+  if (hour > 23) return fail("hour " + std::to_string(hour) + " is out of range");
+  if (minute > 59) return fail("minute " + std::to_string(minute) + " is out of range");
+  if (second > 60) return fail("second " + std::to_string(second) + " is out of range");
+  const int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                       hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  unix_us = secs * 1000000 + micros;
+  return true;
+}
+
 }  // namespace hub::common

@@ -22,4 +22,10 @@ std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_vie
 int64_t NowUnixMicros();
 std::string FormatRfc3339(int64_t unix_us);
 
+// RFC 3339 date-time ("2024-05-01T12:00:00.5+02:00"; `T`/`Z` in either case,
+// any number of fraction digits, truncated to microseconds; a leap second 60 is
+// accepted and counts into the next minute) to microseconds since the Unix epoch.
+// Returns false and sets `why` (e.g. "month 13 is out of range") when `s` is not one.
+bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullptr);
+
 }  // namespace hub::common

@@ -62,7 +62,15 @@ struct Metrics {
   // at an event it cannot get past (failing, being retried, its dead letter
   // not delivered); 0 when every partition moves.
   std::atomic<int64_t> partition_stuck_ms{0};
-  std::atomic<uint64_t> rebalances{0};          // hub_rebalances_total
+  std::atomic<uint64_t> rebalances{0};
+  // Durable steps (consumers/workflow_step_runner): executions resumed,
+  // claims of steps whose earlier lease ran out, steps waiting and of them
+  // due (sampled between rounds), and how late a step was resumed.
+  std::atomic<uint64_t> steps_resumed{0};         // hub_steps_resumed_total
+  std::atomic<uint64_t> step_leases_expired{0};   // hub_step_leases_expired_total
+  std::atomic<int64_t> steps_waiting{0};          // hub_steps_waiting
+  std::atomic<int64_t> steps_due{0};              // hub_steps_due
+  AtomicHistogram step_timer_lag;                 // hub_step_timer_lag_seconds          // hub_rebalances_total
   // Outbox relay.
   std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total
   std::atomic<uint64_t> outbox_publish_errors{0};  // hub_outbox_publish_errors_total

@@ -24,6 +24,7 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/schema.h>
 
+#include "common/ids.hpp"
 #include "consumers/schema_registry.hpp"
 
 namespace hub::consumers {
@@ -71,11 +72,8 @@ struct Envelope {
   const rapidjson::Value* data_ = nullptr;
 };
 
-// RFC 3339 date-time ("2024-05-01T12:00:00.5+02:00"; `T`/`Z` in either case,
-// any number of fraction digits, truncated to microseconds; a leap second 60 is
-// accepted and counts into the next minute) to microseconds since the Unix epoch.
-// Returns false and sets `why` (e.g. "month 13 is out of range") when `s` is not one.
-bool ParseRfc3339(std::string_view s, int64_t& unix_us, std::string* why = nullptr);
+// RFC 3339 parsing lives in common/ids.hpp (the engine needs it too).
+using common::ParseRfc3339;
 
 // Confined to one thread: it owns per-type compiled schemas and validators (each
 // reused with Reset()), which RapidJSON does not allow to be shared, and its

@@ -6,9 +6,11 @@
 #include <rapidjson/writer.h>
 
 #include "common/ids.hpp"
+#include "consumers/workflow_completion.hpp"
 #include "engine/cloud_event.hpp"
 #include "store/pg_array.hpp"
 #include "store/statements.hpp"
+#include "store/step_statements.hpp"
 
 namespace hub::consumers {
 namespace {
@@ -27,8 +29,6 @@ std::string ValueJson(const rapidjson::Value* v) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-constexpr size_t kMaxCachedWorkflows = 20000;
-constexpr size_t kMaxCachedDefinitionBytes = 64 << 20;
 
 }  // namespace
 
@@ -43,31 +43,7 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
                                     const std::vector<WorkItem*>& items) {
   std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
   for (auto* it : items) wanted[StringField(it->env.data(), "workflowId")] = nullptr;
-  store::PgArray ids(store::PgElement::kText);
-  for (const auto& [id, _] : wanted) ids.Add(id);
-  auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.param());
-  if (cache_.size() > kMaxCachedWorkflows || cache_bytes_ > kMaxCachedDefinitionBytes) {
-    cache_.clear();
-    cache_bytes_ = 0;
-  }
-  for (const auto& row : rows) {
-    std::string id = row[0].as<std::string>();
-    std::string name = row[1].as<std::string>();
-    bool active = row[2].as<bool>();
-    std::string updated = row[3].is_null() ? "" : row[3].as<std::string>();
-    std::string_view nodes = row[4].c_str(), edges = row[5].c_str(), vars = row[6].c_str();
-    size_t fp = std::hash<std::string_view>{}(nodes) ^ (std::hash<std::string_view>{}(edges) * 31) ^
-                (std::hash<std::string_view>{}(vars) * 131) ^ (std::hash<std::string>{}(name) * 1031) ^
-                (active ? 0x9e3779b97f4a7c15ULL : 0);
-    CacheEntry& entry = cache_[org + '\x1f' + id];
-    if (!entry.compiled || entry.fingerprint != fp) {
-      entry.fingerprint = fp;
-      cache_bytes_ += nodes.size() + edges.size() + vars.size() + name.size();
-      entry.compiled = engine::CompileWorkflow(id, name, org, active, updated, nodes, edges, vars);
-    }
-    auto w = wanted.find(id);
-    if (w != wanted.end()) w->second = entry.compiled;
-  }
+  cache_.Load(txn, org, wanted);
   for (auto* it : items) {
     std::string_view wid = StringField(it->env.data(), "workflowId");
     auto w = wanted.find(wid);
@@ -91,7 +67,10 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       inputs(PgElement::kJsonb), output(PgElement::kJsonb), error(PgElement::kText), logs(PgElement::kJsonb),
       nodes(PgElement::kInt4), tokens(PgElement::kInt4), cost(PgElement::kFloat8), trig_id(PgElement::kText),
       trig_source(PgElement::kText), triggered_by(PgElement::kText), correlation(PgElement::kText),
-      traceparent(PgElement::kText);
+      traceparent(PgElement::kText), next_node(PgElement::kText);
+  // Executions parked at a delay: one durable step each (schemas/sql/0016).
+  PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
+      s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb);
   PgArray n_id(PgElement::kText), n_user(PgElement::kText), n_title(PgElement::kText), n_message(PgElement::kText),
       n_type(PgElement::kText), n_meta(PgElement::kJsonb);
   struct Counter {
@@ -112,7 +91,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
 
     const int64_t start_us = clock_.NowUnixMicros();
     if (it->refused.empty()) {
-      engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id}, limits_, result);
+      engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id, start_us}, limits_, result);
     } else {
       result = engine::ExecutionResult{};
       result.status = engine::ExecutionStatus::kFailed;
@@ -121,45 +100,37 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     const int64_t end_us = clock_.NowUnixMicros();
     const int64_t duration_ms = (end_us - start_us) / 1000;
 
+    const bool parked = result.status == engine::ExecutionStatus::kRunning;
     engine::WorkflowCompleted ev;
     ev.organization_id = org;
     ev.workflow_id = wf.id;
     ev.execution_id = exec_id;
-    ev.status = engine::ToString(result.status);
-    ev.output_json = result.output_json;
-    ev.error = result.error;
-    ev.nodes_executed = result.nodes_executed;
-    ev.tokens_used = result.tokens_used;
-    ev.cost = result.cost;
     ev.duration_ms = duration_ms;
     ev.trigger_event_id = it->env.id;
     ev.trigger_time = it->env.time;
     ev.correlation_id = StringField(data, "correlationId");
     ev.traceparent = it->env.traceparent;
     ev.now_unix_us = end_us;
-    std::string completion = engine::BuildWorkflowCompleted(ev);
-    if (completion.size() > max_event_bytes_) {
-      // The producer would refuse it for good: the execution fails instead,
-      // with an event that says why (its output is not kept).
-      const size_t size = completion.size();
-      result.status = engine::ExecutionStatus::kFailed;
-      result.error = "the completion event would be " + std::to_string(size) +
-                     " bytes, over the producer's limit of " + std::to_string(max_event_bytes_) +
-                     " bytes (message.max.bytes less room for the key and headers); the output was not kept";
-      result.output_json = "{}";
-      result.notifications.clear();
-      ev.status = engine::ToString(result.status);
-      ev.output_json = result.output_json;  // the views must see the new strings
-      ev.error = result.error;
-      completion = engine::BuildWorkflowCompleted(ev);
-    }
+    std::string completion = parked ? std::string() : CompletionWithin(ev, result, max_event_bytes_);
 
     id.Add(exec_id);
     workflow_id.Add(wf.id);
     status.Add(engine::ToString(result.status));
     started.AddTimestamp(start_us);
-    completed.AddTimestamp(end_us);
-    duration.AddInt(duration_ms);
+    if (parked) {
+      completed.AddNull();
+      duration.AddNull();
+      next_node.Add(result.next_node);
+      s_exec.Add(exec_id);
+      s_node.Add(result.next_node);
+      s_kind.Add("delay");
+      s_due.AddTimestamp(result.resume_at_us);
+      s_trigger.Add(ValueJson(&it->env.doc));
+    } else {
+      completed.AddTimestamp(end_us);
+      duration.AddInt(duration_ms);
+      next_node.AddNull();
+    }
     inputs.Add(ValueJson(input));
     if (result.error.empty()) {
       output.Add(result.output_json);
@@ -191,13 +162,19 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     ++c.n;
     c.last_us = std::max(c.last_us, end_us);
 
-    outbox.Add(completed_topic_, wf.id, std::move(completion));
+    if (!parked) outbox.Add(completed_topic_, wf.id, std::move(completion));
   }
 
   txn.exec_prepared(store::sql::kInsertExecutions, id.param(), org, workflow_id.param(), status.param(),
                     started.param(), completed.param(), duration.param(), inputs.param(), output.param(),
                     error.param(), logs.param(), nodes.param(), tokens.param(), cost.param(), trig_id.param(),
-                    trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param());
+                    trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param(),
+                    next_node.param());
+  if (s_exec.size() > 0) {
+    txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
+                      s_trigger.param());
+    txn.exec_prepared(store::sql::kNotifySteps);  // wakes the step runners at commit
+  }
   if (n_id.size() > 0)
     txn.exec_prepared(store::sql::kInsertNotifications, n_id.param(), org, n_user.param(), n_title.param(),
                       n_message.param(), n_type.param(), n_meta.param());

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "consumers/batch_handler.hpp"
+#include "consumers/workflow_cache.hpp"
 #include "engine/workflow.hpp"
 
 namespace hub::consumers {
@@ -28,19 +29,11 @@ class WorkflowTriggeredHandler : public BatchHandler {
   bool RecordsRefusals() const override { return true; }
 
  private:
-  struct CacheEntry {
-    size_t fingerprint = 0;
-    std::shared_ptr<const engine::CompiledWorkflow> compiled;
-  };
   std::string completed_topic_;
   const engine::ExecutionLimits limits_;
   const size_t max_event_bytes_;
   const common::Clock& clock_;  // execution start and end times
-  // Compiled definitions by (organisation, workflow id), re-compiled when the
-  // row changes.  Lane-confined; bounded by the definitions' size, so that
-  // large definitions cannot make it hold gigabytes.
-  std::unordered_map<std::string, CacheEntry> cache_;
-  size_t cache_bytes_ = 0;
+  WorkflowCache cache_;  // lane-confined
 };
 
 }  // namespace hub::consumers

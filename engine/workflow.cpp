@@ -7,6 +7,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "common/ids.hpp"
 #include "common/json_text.hpp"
 
 namespace hub::engine {
@@ -77,6 +78,21 @@ void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledSt
     if (Utf8Chars(step.notification_type) > kMaxNotificationTypeChars)
       throw std::invalid_argument("notification node '" + step.node_id + "': notificationType has more than " +
                                   std::to_string(kMaxNotificationTypeChars) + " characters");
+  } else if (type == "delay") {
+    step.kind = StepKind::kDelay;
+    auto ms = data.FindMember("ms");
+    auto until = data.FindMember("until");
+    if (ms != data.MemberEnd()) {
+      if (!ms->value.IsInt64() || ms->value.GetInt64() < 0 || ms->value.GetInt64() > kMaxDelayMs)
+        throw std::invalid_argument("delay node '" + step.node_id + "': data.ms must be an integer from 0 to " +
+                                    std::to_string(kMaxDelayMs));
+      step.delay_ms = ms->value.GetInt64();
+    } else if (until != data.MemberEnd() && until->value.IsString()) {
+      step.until = Template::Compile({until->value.GetString(), until->value.GetStringLength()});
+    } else {
+      throw std::invalid_argument("delay node '" + step.node_id +
+                                  "' needs data.ms (milliseconds) or data.until (an RFC 3339 time or template)");
+    }
   } else {
     throw std::invalid_argument("node '" + step.node_id + "' has type '" + std::string(type) +
                                 "', which this worker does not run");
@@ -159,6 +175,7 @@ const char* StepTypeName(StepKind k) {
     case StepKind::kTrigger: return "trigger";
     case StepKind::kTransform: return "transform";
     case StepKind::kNotification: return "notification";
+    case StepKind::kDelay: return "delay";
   }
   return "unknown";
 }
@@ -170,6 +187,7 @@ const char* ToString(ExecutionStatus s) {
     case ExecutionStatus::kCompleted: return "COMPLETED";
     case ExecutionStatus::kFailed: return "FAILED";
     case ExecutionStatus::kCancelled: return "CANCELLED";
+    case ExecutionStatus::kRunning: return "RUNNING";
   }
   return "FAILED";
 }
@@ -263,6 +281,26 @@ void RunNotification(const CompiledWorkflow& wf, const CompiledStep& step, const
   out.notifications.push_back(std::move(n));
 }
 
+// When the delay of `step` is over.
+int64_t DelayUntil(const CompiledStep& step, const TemplateContext& ctx, int64_t now_us) {
+  if (step.delay_ms >= 0) return now_us + step.delay_ms * 1000;
+  std::string text;
+  step.until.RenderText(ctx, text);
+  int64_t until = 0;
+  std::string why;
+  if (!common::ParseRfc3339(text, until, &why))
+    throw ExecutionError("until rendered \"" + Excerpt(text) + "\", which is not an RFC 3339 time: " + why);
+  if (until - now_us > kMaxDelayMs * 1000)
+    throw ExecutionError("until " + Excerpt(text) + " is more than " + std::to_string(kMaxDelayMs / 86400000) +
+                         " days away");
+  return until;
+}
+
+void AppendDelayLog(int64_t until_us, std::string& logs) {
+  logs += ",\"until\":";
+  common::AppendJsonString(logs, common::FormatRfc3339(until_us));
+}
+
 // The execution ends FAILED at `step` (null: before any node ran); `logs`
 // ends with the failed node's entry.
 void FailExecution(const CompiledStep* step, size_t node_start, std::string_view why, ExecutionResult& out) {
@@ -292,11 +330,18 @@ void FailExecution(const CompiledStep* step, size_t node_start, std::string_view
 }  // namespace
 
 void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const ExecutionLimits& limits,
-                 ExecutionResult& out) {
+                 ExecutionResult& out, const ResumePoint* resume) {
   out = ExecutionResult{};
   if (!wf.active) {
     out.status = ExecutionStatus::kCancelled;
-    out.error = Excerpt("workflow " + wf.id + " is inactive (is_active = false); nothing was run", kMaxErrorBytes);
+    out.error = Excerpt("workflow " + wf.id + " is inactive (is_active = false); nothing " +
+                            (resume ? "more was run" : "was run"),
+                        kMaxErrorBytes);
+    if (resume) {
+      out.output_json = std::string(resume->output_json);
+      out.logs_json = std::string(resume->logs_json);
+      out.nodes_executed = resume->nodes_executed;
+    }
     return;
   }
   if (!wf.compile_error.empty()) {
@@ -328,7 +373,35 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
 
   std::string& logs = out.logs_json;
   logs.assign("[");
-  for (const auto& step : wf.steps) {
+  size_t first = 0;
+  if (resume) {
+    // The delay at next_node is over: it completes now, and the execution
+    // goes on with the node after it, from what it had produced.
+    size_t at = wf.steps.size();
+    for (size_t i = 0; i < wf.steps.size(); ++i)
+      if (wf.steps[i].node_id == resume->next_node && wf.steps[i].kind == StepKind::kDelay) at = i;
+    out.nodes_executed = resume->nodes_executed;
+    logs.assign(resume->logs_json.substr(0, resume->logs_json.rfind(']')));
+    output.Parse(resume->output_json.data(), resume->output_json.size());
+    if (at == wf.steps.size() || output.HasParseError() || !output.IsObject()) {
+      if (output.HasParseError() || !output.IsObject()) output.SetObject();
+      FailExecution(nullptr, logs.size(),
+                    "the workflow changed while the execution waited: '" + Excerpt(resume->next_node) +
+                        "' is no longer a delay node of it",
+                    out);
+      return;
+    }
+    if (out.nodes_executed > 0) logs += ',';
+    logs += "{\"nodeId\":";
+    common::AppendJsonString(logs, wf.steps[at].node_id);
+    logs += ",\"type\":\"delay\",\"status\":\"COMPLETED\"";
+    AppendDelayLog(resume->waited_until_us, logs);
+    logs += '}';
+    ++out.nodes_executed;
+    first = at + 1;
+  }
+  for (size_t k = first; k < wf.steps.size(); ++k) {
+    const CompiledStep& step = wf.steps[k];
     const size_t node_start = logs.size();
     // Every failure is this execution's own: the definition and the event
     // are the same on every retry.  Out of memory included: the budget keeps
@@ -349,6 +422,22 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         case StepKind::kNotification:
           RunNotification(wf, step, trigger, ctx, out, logs);
           break;
+        case StepKind::kDelay: {
+          const int64_t until = DelayUntil(step, ctx, trigger.now_unix_us);
+          if (until > trigger.now_unix_us) {
+            // Parked: the caller keeps what was produced and resumes here.
+            logs.resize(node_start);
+            logs += ']';
+            out.status = ExecutionStatus::kRunning;
+            out.next_node = step.node_id;
+            out.resume_at_us = until;
+            out.output_json.clear();
+            AppendValue(output, out.output_json);
+            return;
+          }
+          AppendDelayLog(until, logs);
+          break;
+        }
       }
       logs += '}';
       ++out.nodes_executed;

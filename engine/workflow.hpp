@@ -5,7 +5,11 @@
 //
 // Node types handled here: `trigger` (entry point), `transform` (data.fields:
 // name -> template), `notification` (data.userId/title/message templates,
-// data.notificationType).  Any other type makes the execution FAIL with an
+// data.notificationType), `delay` (data.ms, or data.until: an RFC 3339 time or
+// a template rendering one).  A delay that has not passed parks the execution:
+// RUNNING, with the node to resume at and when (ExecutionResult::next_node,
+// resume_at_us); the caller makes that durable and resumes it later with
+// ResumePoint.  Any other type makes the execution FAIL with an
 // explanation rather than pretending to run it.
 //
 // Nothing a definition or an event holds makes RunWorkflow throw: every
@@ -25,16 +29,18 @@
 
 namespace hub::engine {
 
-enum class ExecutionStatus { kCompleted, kFailed, kCancelled };
+enum class ExecutionStatus { kCompleted, kFailed, kCancelled, kRunning };
 const char* ToString(ExecutionStatus s);  // "COMPLETED", ...
 
-enum class StepKind { kTrigger, kTransform, kNotification };
+enum class StepKind { kTrigger, kTransform, kNotification, kDelay };
 
 struct CompiledStep {
   std::string node_id;
   StepKind kind = StepKind::kTrigger;
   std::vector<std::pair<std::string, Template>> fields;  // transform
   Template user_id, title, message;                       // notification
+  int64_t delay_ms = -1;                                   // delay: data.ms (-1: until is used)
+  Template until;                                          // delay: data.until
   std::string notification_type = "info";
 };
 
@@ -72,6 +78,8 @@ struct ExecutionResult {
   std::string error;
   std::string logs_json = "[]";
   int nodes_executed = 0;
+  std::string next_node;     // kRunning: the delay node to resume at
+  int64_t resume_at_us = 0;  // kRunning: when
   int64_t tokens_used = 0;
   double cost = 0;
   std::vector<NotificationWrite> notifications;
@@ -81,7 +89,21 @@ struct TriggerInput {
   const rapidjson::Value* event = nullptr;  // the whole CloudEvent (structured)
   const rapidjson::Value* input = nullptr;  // data.input
   std::string_view execution_id;
+  int64_t now_unix_us = 0;  // the clock's time: delays are measured from it
 };
+
+// Where a parked execution goes on: what it had produced so far (its output
+// object and step log, as stored) and the delay node whose time has come.
+struct ResumePoint {
+  std::string_view next_node;
+  std::string_view output_json;  // "{...}"
+  std::string_view logs_json;    // "[...]"
+  int nodes_executed = 0;
+  int64_t waited_until_us = 0;   // when the delay was due
+};
+
+// The longest delay a node may ask for.
+inline constexpr int64_t kMaxDelayMs = int64_t{366} * 24 * 3600 * 1000;
 
 // Column sizes (schemas/sql) the engine checks before anything is written.
 inline constexpr size_t kMaxNotificationTitleChars = 200;  // notifications.title varchar(200)
@@ -91,6 +113,6 @@ inline constexpr size_t kMaxNotificationTypeChars = 50;    // notifications.type
 inline constexpr size_t kMaxErrorBytes = 2048;
 
 void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const ExecutionLimits& limits,
-                 ExecutionResult& out);
+                 ExecutionResult& out, const ResumePoint* resume = nullptr);
 
 }  // namespace hub::engine

@@ -1,6 +1,7 @@
 #include "store/connection.hpp"
 
 #include "store/statements.hpp"
+#include "store/step_statements.hpp"
 
 namespace hub::store {
 
@@ -27,16 +28,18 @@ std::unique_ptr<pqxx::connection> ConnectWorker(const std::string& url) {
   conn->prepare(sql::kInsertExecutions,
                 "INSERT INTO workflow_executions (id, organization_id, workflow_type, workflow_id, status, "
                 "started_at, completed_at, duration, input, output, error, logs, nodes_executed, tokens_used, "
-                "cost, trigger_event_id, trigger_source, triggered_by, correlation_id, traceparent) "
+                "cost, trigger_event_id, trigger_source, triggered_by, correlation_id, traceparent, next_node) "
                 "SELECT u.id, $2, 'AUTOMATION', u.workflow_id, u.status::execution_status, u.started_at, "
                 "u.completed_at, u.duration, u.input, u.output, u.error, u.logs, u.nodes_executed, u.tokens_used, "
-                "u.cost, u.trigger_event_id, u.trigger_source, u.triggered_by, u.correlation_id, u.traceparent "
+                "u.cost, u.trigger_event_id, u.trigger_source, u.triggered_by, u.correlation_id, u.traceparent, "
+                "u.next_node "
                 "FROM unnest($1::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], "
                 "$8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::int[], $13::int[], $14::float8[], "
-                "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[]) "
+                "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) "
                 "AS u(id, workflow_id, status, started_at, completed_at, duration, input, output, error, logs, "
                 "nodes_executed, tokens_used, cost, trigger_event_id, trigger_source, triggered_by, "
-                "correlation_id, traceparent)");
+                "correlation_id, traceparent, next_node)");
+  PrepareStepStatements(*conn);
   conn->prepare(sql::kInsertNotifications,
                 "INSERT INTO notifications (id, organization_id, user_id, title, message, type, metadata) "
                 "SELECT u.id, $2, u.user_id, u.title, u.message, u.type, u.metadata "

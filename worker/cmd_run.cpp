@@ -2,12 +2,14 @@
 // every long-lived object (broker if embedded, Kafka clients, lanes, relay,
 // HTTP endpoint) and wires them; nothing else constructs them.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -16,6 +18,7 @@
 #include "common/metrics.hpp"
 #include "consumers/consume_loop.hpp"
 #include "consumers/schema_registry.hpp"
+#include "consumers/workflow_step_runner.hpp"
 #include "producers/dead_letter_sink.hpp"
 #include "producers/kafka_producer.hpp"
 #include "producers/outbox_publisher.hpp"
@@ -56,6 +59,15 @@ bool CheckDatabase(const std::string& url) {
       throw std::runtime_error("the database has no schema yet: run `hubworker migrate` first");
     }
   }
+}
+
+// This process's name on the leases it takes: host, pid and a random part
+// (a restarted pod may reuse its pid).
+std::string LeaseOwnerName() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd());
 }
 
 }  // namespace
@@ -151,6 +163,18 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.on_revoke = [&publisher] { publisher.WaitPublished(std::chrono::steady_clock::now() + std::chrono::seconds(5)); };
   consumers::ConsumeLoop loop(co, schemas, dead_letters, metrics);
 
+  // Resumes executions parked at durable steps (delays), on any pod.
+  consumers::StepRunnerOptions so;
+  so.database_url = s.database_url;
+  so.topic_prefix = s.topic_prefix;
+  so.clock = &clock;
+  so.limits = co.deps.limits;
+  so.max_event_bytes = co.deps.max_event_bytes;
+  so.owner = LeaseOwnerName();
+  so.on_committed = co.on_outbox_committed;
+  consumers::WorkflowStepRunner steps(so, metrics);
+  steps.Start();
+
   const auto timeout = std::chrono::seconds(s.shutdown_timeout_s);
   std::chrono::steady_clock::time_point stop_deadline{};
   StopSignalWatcher watcher([&](int sig) {
@@ -173,6 +197,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   common::LogInfo("hubworker running", {{"topics", inputs}});
 
   const bool clean = loop.Run();
+  steps.Stop();
   const auto relay_deadline =
       stop_deadline == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now() + timeout
                                                                : stop_deadline;

@@ -122,6 +122,18 @@ class HubCollector : public prometheus::Collectable {
                             m_.batch_seconds));
     out.push_back(Histogram("hub_event_latency_seconds",
                             "From the event's time attribute to the commit of its effects.", m_.event_latency));
+    out.push_back(OneCounter("hub_steps_resumed_total", "Workflow executions resumed at a durable step (delay).",
+                             Load(m_.steps_resumed)));
+    out.push_back(OneCounter("hub_step_leases_expired_total",
+                             "Durable steps claimed again because an earlier claim's lease ran out (a worker "
+                             "crashed or took longer than the lease).",
+                             Load(m_.step_leases_expired)));
+    out.push_back(OneGauge("hub_steps_waiting", "Durable steps waiting (all workers; sampled between rounds).",
+                           Load(m_.steps_waiting)));
+    out.push_back(OneGauge("hub_steps_due", "Durable steps due and not yet resumed (sampled between rounds).",
+                           Load(m_.steps_due)));
+    out.push_back(Histogram("hub_step_timer_lag_seconds", "How late a durable step was resumed after its due time.",
+                            m_.step_timer_lag));
     out.push_back(OneGauge("hub_inflight_events", "Events read from Kafka and not yet committed.",
                            Load(m_.inflight)));
     out.push_back(OneGauge("hub_partitions_assigned", "Kafka partitions assigned to this worker.",

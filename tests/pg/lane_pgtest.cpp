@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "consumers/lane.hpp"
+#include "consumers/workflow_step_runner.hpp"
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -368,6 +370,115 @@ TEST_P(UnknownTypeLaneTest, IsASchemaDeadLetter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, UnknownTypeLaneTest, ::testing::Values("teleport.requested", "order.submitted"));
+
+// Durable delays: the lane parks the execution (RUNNING, one step row); a
+// step runner on a manual clock resumes it once due, exactly once, and
+// honours a cancellation and an expired lease.
+class DelayLaneTest : public LaneHarness {
+ protected:
+  void SetUp() override {
+    worker::SeedOptions o;
+    o.organization_id = "org_a";
+    o.user_id = "user_a";
+    o.workflows = 1;
+    wf_ = worker::SeedOrganization(db_.url(), o).at(0);
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec_params(
+        "UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", wf_,
+        R"([{"id":"t","type":"trigger"},{"id":"greet","type":"transform","data":{"fields":{"g":"hi {{input.name}}"}}},
+            {"id":"wait","type":"delay","data":{"ms":60000}},
+            {"id":"n","type":"notification","data":{"userId":"user_a","title":"t","message":"{{output.g}}"}}])",
+        R"([{"source":"t","target":"greet"},{"source":"greet","target":"wait"},{"source":"wait","target":"n"}])");
+    t.commit();
+    kafka_.CreateTopic(kTopic, 1);
+    testing::TestProducer producer(kafka_.bootstraps());
+    producer.Produce(kTopic, wf_, worker::MakeWorkflowTriggered("d-1", "org_a", wf_, "Ada"),
+                     {{"content-type", "application/cloudevents+json"}});
+    producer.Flush();
+    StartLane(dead_letters_);
+    lane_->Push(Messages(0, 1, 0, false));
+    EXPECT_EQ(NextCompletion().done_through, 0);
+  }
+
+  std::unique_ptr<consumers::WorkflowStepRunner> Runner(const std::string& owner) {
+    consumers::StepRunnerOptions o;
+    o.database_url = db_.url();
+    o.clock = &manual_;
+    o.owner = owner;
+    return std::make_unique<consumers::WorkflowStepRunner>(o, metrics_);
+  }
+
+  std::string Status() {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec1("SELECT status::text || ' ' || coalesce(next_node, '-') FROM workflow_executions")[0]
+        .as<std::string>();
+  }
+
+  std::string wf_;
+  NoDeadLetters dead_letters_;
+  // Starts at the real time: the lane parked with the system clock.
+  common::ManualClock manual_{common::SystemClock().NowUnixMicros()};
+};
+
+TEST_F(DelayLaneTest, TheExecutionWaitsDurablyAndIsResumedOnceWhenDue) {
+  EXPECT_EQ(Status(), "RUNNING wait");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox"), 0);  // no completion yet
+  auto a = Runner("a"), b = Runner("b");
+  EXPECT_EQ(a->RunOnce(), 0u);
+  manual_.Advance(std::chrono::seconds(59));
+  EXPECT_EQ(a->RunOnce(), 0u);
+  manual_.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(a->RunOnce(), 1u);
+  EXPECT_EQ(b->RunOnce(), 0u);  // nothing left to run twice
+  EXPECT_EQ(a->RunOnce(), 0u);
+  EXPECT_EQ(Status(), "COMPLETED -");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'hi Ada'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE topic = 'hub.workflow.completed' "
+                   "AND payload LIKE '%\"status\":\"COMPLETED\"%'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 4);
+  EXPECT_EQ(Scalar("SELECT jsonb_array_length(logs) FROM workflow_executions"), 4);
+}
+
+TEST_F(DelayLaneTest, ACancelledExecutionStopsBeforeItsNextNode) {
+  {
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec("UPDATE workflow_executions SET status = 'CANCELLED'");
+    t.commit();
+  }
+  manual_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(Runner("a")->RunOnce(), 1u);
+  EXPECT_EQ(Status(), "CANCELLED -");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"CANCELLED\"%' "
+                   "AND payload LIKE '%cancelled before node%'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 0);
+}
+
+TEST_F(DelayLaneTest, AStepWhoseClaimWasLostIsTakenAgainAfterTheLease) {
+  manual_.Advance(std::chrono::seconds(61));
+  {
+    // A worker claimed it and died: its lease runs 30 s from now.
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec_params("UPDATE execution_steps SET lease_owner = 'dead', attempts = 1, "
+                  "lease_until = $1::timestamptz + interval '30 seconds'",
+                  common::FormatRfc3339(manual_.NowUnixMicros()));
+    t.commit();
+  }
+  auto b = Runner("b");
+  EXPECT_EQ(b->RunOnce(), 0u);
+  manual_.Advance(std::chrono::seconds(31));
+  EXPECT_EQ(b->RunOnce(), 1u);
+  EXPECT_EQ(Status(), "COMPLETED -");
+  EXPECT_EQ(metrics_.step_leases_expired.load(), 1u);
+}
 
 }  // namespace
 }  // namespace hub

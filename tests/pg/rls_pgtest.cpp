@@ -98,9 +98,11 @@ class TenantIsolation : public ::testing::Test {
              "JOIN information_schema.tables t USING (table_schema, table_name) "
              "WHERE c.table_schema = 'public' AND c.column_name = 'organization_id' "
              "AND t.table_type = 'BASE TABLE' "
-             // The worker's own dedupe table, like outbox: organization_id is
-             // part of an event's identity there (0015), not tenant data.
-             "AND c.table_name <> 'processed_events' ORDER BY 1"))
+             // The worker's own tables, like outbox: organization_id is part
+             // of an event's identity in processed_events (0015), and
+             // execution_steps is claimed across organisations before the
+             // resume sets the tenant (0016).
+             "AND c.table_name NOT IN ('processed_events', 'execution_steps') ORDER BY 1"))
       out.push_back(r[0].as<std::string>());
     return out;
   }

@@ -1,0 +1,18 @@
+#pragma once
+// The workflow.completed event of a finished execution, within the producer's
+// limit: an event that would be larger turns its execution FAILED (without
+// its output and notifications) and says why, instead of being refused by
+// the producer for good.  Used where executions finish: the trigger's batch
+// and the step runner.
+#include <string>
+
+#include "engine/cloud_event.hpp"
+#include "engine/workflow.hpp"
+
+namespace hub::consumers {
+
+// `ev` describes the execution except status, output and error, which come
+// from `result` (which may be changed as said above).
+std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResult& result, size_t max_event_bytes);
+
+}  // namespace hub::consumers

@@ -1,0 +1,306 @@
+#include "consumers/workflow_step_runner.hpp"
+
+#include <map>
+#include <set>
+
+#include <rapidjson/document.h>
+
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "consumers/workflow_completion.hpp"
+#include "store/connection.hpp"
+#include "store/pg_array.hpp"
+#include "store/statements.hpp"
+#include "store/step_statements.hpp"
+
+namespace hub::consumers {
+namespace {
+
+using store::PgArray;
+using store::PgElement;
+
+std::string_view StringAt(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return {};
+  auto m = obj.FindMember(key);
+  if (m == obj.MemberEnd() || !m->value.IsString()) return {};
+  return {m->value.GetString(), m->value.GetStringLength()};
+}
+
+const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  auto m = obj.FindMember(key);
+  return m == obj.MemberEnd() ? nullptr : &m->value;
+}
+
+}  // namespace
+
+struct WorkflowStepRunner::Claimed {
+  std::string org, execution_id, node_id, trigger_text;
+  int64_t due_us = 0;
+};
+
+class WorkflowStepRunner::Listener : public pqxx::notification_receiver {
+ public:
+  Listener(pqxx::connection_base& conn, bool& notified)
+      : pqxx::notification_receiver(conn, store::kStepsChannel), notified_(notified) {}
+  void operator()(const std::string&, int) override { notified_ = true; }
+
+ private:
+  bool& notified_;
+};
+
+WorkflowStepRunner::WorkflowStepRunner(StepRunnerOptions options, common::Metrics& metrics)
+    : options_(std::move(options)), metrics_(metrics) {}
+
+WorkflowStepRunner::~WorkflowStepRunner() { Stop(); }
+
+void WorkflowStepRunner::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void WorkflowStepRunner::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkflowStepRunner::Connect() {
+  if (conn_ && conn_->is_open()) return;
+  listener_.reset();
+  conn_ = store::ConnectWorker(options_.database_url);
+  listener_ = std::make_unique<Listener>(*conn_, notified_);  // LISTEN hub_steps
+  notified_ = true;  // steps may have been parked while nobody listened
+}
+
+void WorkflowStepRunner::Run() {
+  int failures = 0;
+  while (!stop_) {
+    try {
+      Connect();
+      const size_t resumed = RunOnce();
+      failures = 0;
+      if (resumed < static_cast<size_t>(options_.batch)) WaitForWork();
+    } catch (const std::exception& e) {
+      outbox_.Clear();
+      listener_.reset();
+      conn_.reset();
+      ++failures;
+      common::LogWarn("step runner round failed; steps stay for a later round", {{"error", e.what()}});
+      // Backoff, interruptible by Stop().
+      for (int i = 0; i < std::min(failures, 10) * 5 && !stop_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  listener_.reset();
+  conn_.reset();
+}
+
+void WorkflowStepRunner::WaitForWork() {
+  int64_t wait_ms = options_.max_wait_ms;
+  {
+    pqxx::nontransaction q(*conn_);
+    const int64_t now_us = options_.clock->NowUnixMicros();
+    auto next = q.exec_prepared1(store::sql::kNextStepDue);
+    if (!next[0].is_null()) wait_ms = std::clamp<int64_t>((next[0].as<int64_t>() - now_us) / 1000, 0, wait_ms);
+    auto counts = q.exec_prepared1(store::sql::kCountSteps, common::FormatRfc3339(now_us));
+    metrics_.steps_waiting = counts[0].as<int64_t>();
+    metrics_.steps_due = counts[1].as<int64_t>();
+  }
+  // In slices, so that Stop() is seen within 200 ms; a slice only waits on
+  // the socket, it does not query.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  notified_ = false;
+  while (!notified_ && !stop_) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    const int64_t slice = std::min<int64_t>(left, 200);
+    conn_->await_notification(slice / 1000, (slice % 1000) * 1000);
+  }
+}
+
+size_t WorkflowStepRunner::RunOnce() {
+  Connect();
+  const int64_t now_us = options_.clock->NowUnixMicros();
+  std::vector<Claimed> claimed;
+  {
+    pqxx::work t(*conn_);
+    auto rows = t.exec_prepared(store::sql::kClaimSteps, options_.batch, common::FormatRfc3339(now_us),
+                                options_.lease_ms, options_.owner);
+    t.commit();
+    for (const auto& r : rows) {
+      Claimed c;
+      c.org = r[0].as<std::string>();
+      c.execution_id = r[1].as<std::string>();
+      c.node_id = r[2].as<std::string>();
+      c.due_us = r[3].as<int64_t>();
+      // Claimed before by a worker whose lease ran out (crashed, or too slow).
+      if (r[4].as<int>() > 1) metrics_.step_leases_expired.fetch_add(1, std::memory_order_relaxed);
+      c.trigger_text = r[5].as<std::string>();
+      claimed.push_back(std::move(c));
+    }
+  }
+  if (claimed.empty()) return 0;
+  try {
+    return Resume(claimed);
+  } catch (...) {
+    outbox_.Clear();
+    throw;
+  }
+}
+
+size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
+  const common::Clock& clock = *options_.clock;
+  const std::string completed_topic = options_.topic_prefix + "workflow.completed";
+  pqxx::work txn(*conn_);
+
+  // Only the steps whose lease this runner still holds: one that ran out may
+  // have been claimed (and resumed) by another worker meanwhile.
+  PgArray ke(PgElement::kText), kn(PgElement::kText);
+  for (const auto& c : claimed) {
+    ke.Add(c.execution_id);
+    kn.Add(c.node_id);
+  }
+  std::set<std::pair<std::string, std::string>> owned;
+  for (const auto& r : txn.exec_prepared(store::sql::kLockOwnedSteps, ke.param(), kn.param(), options_.owner))
+    owned.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+  std::map<std::string, std::vector<Claimed*>> by_org;
+  for (auto& c : claimed)
+    if (owned.count({c.execution_id, c.node_id})) by_org[c.org].push_back(&c);
+
+  const int64_t now_us = clock.NowUnixMicros();
+  PgArray done_e(PgElement::kText), done_n(PgElement::kText);
+  size_t resumed = 0, parked_again = 0;
+  for (auto& [org, items] : by_org) {
+    store::SetTenant(txn, org);
+    PgArray ids(PgElement::kText);
+    for (auto* c : items) ids.Add(c->execution_id);
+    const pqxx::result rows = txn.exec_prepared(store::sql::kLoadParkedExecutions, ids.param());
+    std::map<std::string_view, const pqxx::row*> row_of;
+    std::vector<pqxx::row> kept(rows.begin(), rows.end());
+    for (const auto& r : kept) row_of[std::string_view(r[0].c_str(), r[0].size())] = &r;
+    std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
+    for (const auto& r : kept) wanted[std::string_view(r[1].c_str(), r[1].size())] = nullptr;
+    cache_.Load(txn, org, wanted);
+
+    PgArray u_id(PgElement::kText), u_status(PgElement::kText), u_completed(PgElement::kTimestamptz),
+        u_duration(PgElement::kInt4), u_output(PgElement::kJsonb), u_error(PgElement::kText),
+        u_logs(PgElement::kJsonb), u_nodes(PgElement::kInt4), u_next(PgElement::kText);
+    PgArray n_id(PgElement::kText), n_user(PgElement::kText), n_title(PgElement::kText),
+        n_message(PgElement::kText), n_type(PgElement::kText), n_meta(PgElement::kJsonb);
+    PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
+        s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb);
+    engine::ExecutionResult result;
+    for (auto* c : items) {
+      done_e.Add(c->execution_id);  // the claimed step goes, whatever happens below
+      done_n.Add(c->node_id);
+      auto found = row_of.find(c->execution_id);
+      if (found == row_of.end()) continue;  // the execution was deleted
+      const pqxx::row& row = *found->second;
+      const std::string_view status(row[2].c_str(), row[2].size());
+      const std::string_view workflow_id(row[1].c_str(), row[1].size());
+      const std::string_view next_node(row[6].c_str(), row[6].size());
+      if (status != "RUNNING" && status != "CANCELLED") continue;  // finished meanwhile
+      if (status == "RUNNING" && next_node != c->node_id) continue;  // not waiting at this step any more
+      rapidjson::Document trigger;
+      trigger.Parse(c->trigger_text.data(), c->trigger_text.size());
+      const rapidjson::Value* data = MemberAt(trigger, "data");
+      const rapidjson::Value* input = data ? MemberAt(*data, "input") : nullptr;
+      const engine::ResumePoint point{c->node_id, {row[3].c_str(), row[3].size()}, {row[4].c_str(), row[4].size()},
+                                      row[5].as<int>(), c->due_us};
+      auto wf = wanted.find(workflow_id);
+      if (status == "CANCELLED") {
+        // The platform cancelled it while it waited: it stops before the node.
+        result = engine::ExecutionResult{};
+        result.status = engine::ExecutionStatus::kCancelled;
+        result.error = "the execution was cancelled before node '" + c->node_id + "' ran";
+        result.output_json = std::string(point.output_json);
+        result.logs_json = std::string(point.logs_json);
+        result.nodes_executed = point.nodes_executed;
+      } else if (wf == wanted.end() || !wf->second) {
+        result = engine::ExecutionResult{};
+        result.status = engine::ExecutionStatus::kFailed;
+        result.error = "workflow '" + std::string(workflow_id) + "' no longer exists; the execution cannot go on";
+        result.output_json = std::string(point.output_json);
+        result.logs_json = std::string(point.logs_json);
+        result.nodes_executed = point.nodes_executed;
+      } else {
+        engine::RunWorkflow(*wf->second, engine::TriggerInput{&trigger, input, c->execution_id, now_us},
+                            options_.limits, result, &point);
+      }
+      metrics_.steps_resumed.fetch_add(1, std::memory_order_relaxed);
+      metrics_.step_timer_lag.Observe(static_cast<double>(std::max<int64_t>(0, now_us - c->due_us)) / 1e6);
+      ++resumed;
+
+      u_id.Add(c->execution_id);
+      u_status.Add(engine::ToString(result.status));
+      u_logs.Add(result.logs_json);
+      u_nodes.AddInt(result.nodes_executed);
+      if (result.status == engine::ExecutionStatus::kRunning) {
+        u_completed.AddNull();
+        u_duration.AddNull();
+        u_output.Add(result.output_json);
+        u_error.AddNull();
+        u_next.Add(result.next_node);
+        s_exec.Add(c->execution_id);
+        s_node.Add(result.next_node);
+        s_kind.Add("delay");
+        s_due.AddTimestamp(result.resume_at_us);
+        s_trigger.Add(c->trigger_text);
+        ++parked_again;
+        continue;
+      }
+      const int64_t duration_ms = (now_us - row[7].as<int64_t>()) / 1000;
+      engine::WorkflowCompleted ev;
+      ev.organization_id = org;
+      ev.workflow_id = workflow_id;
+      ev.execution_id = c->execution_id;
+      ev.duration_ms = duration_ms;
+      ev.trigger_event_id = StringAt(trigger, "id");
+      ev.trigger_time = StringAt(trigger, "time");
+      ev.correlation_id = data ? StringAt(*data, "correlationId") : std::string_view();
+      ev.traceparent = StringAt(trigger, "traceparent");
+      ev.now_unix_us = now_us;
+      const std::string completion = CompletionWithin(ev, result, options_.max_event_bytes);
+      u_completed.AddTimestamp(now_us);
+      u_duration.AddInt(duration_ms);
+      if (result.error.empty()) {
+        u_output.Add(result.output_json);
+        u_error.AddNull();
+      } else {
+        u_output.AddNull();
+        u_error.Add(result.error);
+      }
+      u_next.AddNull();
+      for (const auto& n : result.notifications) {
+        n_id.Add(n.id);
+        n_user.Add(n.user_id);
+        n_title.Add(n.title);
+        n_message.Add(n.message);
+        n_type.Add(n.type);
+        n_meta.Add(n.metadata_json);
+      }
+      outbox_.Add(completed_topic, workflow_id, completion);
+    }
+    if (u_id.size() > 0)
+      txn.exec_prepared(store::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
+                        u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
+                        u_next.param());
+    if (n_id.size() > 0)
+      txn.exec_prepared(store::sql::kInsertNotifications, n_id.param(), org, n_user.param(), n_title.param(),
+                        n_message.param(), n_type.param(), n_meta.param());
+    if (s_exec.size() > 0)
+      txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
+                        s_due.param(), s_trigger.param());
+  }
+  if (done_e.size() > 0) txn.exec_prepared(store::sql::kDeleteSteps, done_e.param(), done_n.param());
+  if (parked_again > 0) txn.exec_prepared(store::sql::kNotifySteps);
+  outbox_.Flush(txn, /*notify=*/!options_.on_committed);
+  txn.commit();
+  if (outbox_.size() > 0) {
+    if (options_.on_committed) options_.on_committed(outbox_.TakeCommitted());
+    else outbox_.Clear();
+  }
+  return resumed;
+}
+
+}  // namespace hub::consumers

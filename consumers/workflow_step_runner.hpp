@@ -1,0 +1,79 @@
+#pragma once
+// Resumes workflow executions parked at a durable step (schemas/sql/0016).
+//
+// One thread per process with its own connection.  A round claims up to
+// `batch` due steps of any organisation with FOR UPDATE SKIP LOCKED and a
+// lease (its own short transaction), then resumes them in ONE transaction:
+// it re-checks that it still holds each lease (a lease that expired may have
+// been taken by another worker), sets the tenant per organisation, runs the
+// engine from the step's node, and writes the executions' next state, their
+// notifications, completion events (outbox) and the steps' deletion (or the
+// next step) together.  A crash between claim and commit leaves the step to be
+// claimed again after its lease; a committed resume is never run again.
+//
+// Between rounds it sleeps until the next step is due, woken early by
+// NOTIFY hub_steps (sent by the transaction that parks an execution), and at
+// most `max_wait_ms`.  Due times and leases are judged on the injected clock.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "consumers/batch_applier.hpp"
+#include "consumers/workflow_cache.hpp"
+#include "engine/limits.hpp"
+#include "store/outbox_batch.hpp"
+
+namespace hub::consumers {
+
+struct StepRunnerOptions {
+  std::string database_url;
+  std::string topic_prefix = "hub.";
+  const common::Clock* clock = nullptr;  // required
+  engine::ExecutionLimits limits;
+  size_t max_event_bytes = 1000000 - 1024;
+  int batch = 500;
+  int lease_ms = 30000;    // a claim holds a step this long
+  int max_wait_ms = 5000;  // longest sleep between rounds
+  std::string owner;       // lease owner, unique per process
+  OutboxCommitted on_committed;  // null: the relays publish (NOTIFY)
+};
+
+class WorkflowStepRunner {
+ public:
+  WorkflowStepRunner(StepRunnerOptions options, common::Metrics& metrics);
+  ~WorkflowStepRunner();
+  WorkflowStepRunner(const WorkflowStepRunner&) = delete;
+  WorkflowStepRunner& operator=(const WorkflowStepRunner&) = delete;
+
+  void Start();
+  void Stop();  // finishes the round in progress
+  // One round on the caller's thread (tests; not after Start()): returns the
+  // steps resumed.  Database failures propagate.
+  size_t RunOnce();
+
+ private:
+  class Listener;
+  struct Claimed;
+  void Run();
+  void Connect();
+  size_t Resume(std::vector<Claimed>& claimed);
+  void WaitForWork();
+
+  StepRunnerOptions options_;
+  common::Metrics& metrics_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<Listener> listener_;
+  bool notified_ = false;
+  WorkflowCache cache_;
+  store::OutboxBatch outbox_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace hub::consumers

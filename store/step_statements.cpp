@@ -1,0 +1,45 @@
+#include "store/step_statements.hpp"
+
+namespace hub::store {
+
+void PrepareStepStatements(pqxx::connection& conn) {
+  conn.prepare(sql::kInsertSteps,
+               "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger) "
+               "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])");
+  conn.prepare(sql::kNotifySteps, "SELECT pg_notify('hub_steps', '')");
+  conn.prepare(sql::kClaimSteps,
+               "UPDATE execution_steps s SET lease_until = $2::timestamptz + make_interval(secs => $3::int / 1000.0), "
+               "lease_owner = $4, attempts = s.attempts + 1 "
+               "FROM (SELECT execution_id, node_id FROM execution_steps "
+               "      WHERE due_at <= $2::timestamptz AND (lease_until IS NULL OR lease_until <= $2::timestamptz) "
+               "      ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) d "
+               "WHERE s.execution_id = d.execution_id AND s.node_id = d.node_id "
+               "RETURNING s.organization_id, s.execution_id, s.node_id, "
+               "(extract(epoch FROM s.due_at) * 1000000)::bigint, s.attempts, s.trigger::text");
+  conn.prepare(sql::kLockOwnedSteps,
+               "SELECT s.execution_id, s.node_id FROM execution_steps s "
+               "JOIN unnest($1::text[], $2::text[]) AS k(e, n) ON s.execution_id = k.e AND s.node_id = k.n "
+               "WHERE s.lease_owner = $3 FOR UPDATE OF s");
+  conn.prepare(sql::kDeleteSteps,
+               "DELETE FROM execution_steps s USING unnest($1::text[], $2::text[]) AS k(e, n) "
+               "WHERE s.execution_id = k.e AND s.node_id = k.n");
+  conn.prepare(sql::kNextStepDue,
+               "SELECT (extract(epoch FROM min(greatest(due_at, coalesce(lease_until, due_at)))) * 1000000)::bigint "
+               "FROM execution_steps");
+  conn.prepare(sql::kCountSteps,
+               "SELECT count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
+  conn.prepare(sql::kLoadParkedExecutions,
+               "SELECT id, workflow_id, status::text, coalesce(output::text, '{}'), logs::text, nodes_executed, "
+               "coalesce(next_node, ''), (extract(epoch FROM started_at) * 1000000)::bigint "
+               "FROM workflow_executions WHERE id = ANY($1::text[])");
+  conn.prepare(sql::kUpdateExecutions,
+               "UPDATE workflow_executions e SET status = u.status::execution_status, completed_at = u.completed_at, "
+               "duration = u.duration, output = u.output, error = u.error, logs = u.logs, "
+               "nodes_executed = u.nodes_executed, next_node = u.next_node "
+               "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::text[], "
+               "$7::jsonb[], $8::int[], $9::text[]) "
+               "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node) "
+               "WHERE e.id = u.id");
+}
+
+}  // namespace hub::store

@@ -1,0 +1,33 @@
+#pragma once
+// Named statements of durable steps (schemas/sql/0016): parking an execution,
+// claiming due steps with a lease, and resuming.  Times are parameters, read
+// from the worker's clock, never the server's now().
+#include <pqxx/pqxx>
+
+namespace hub::store {
+
+namespace sql {
+// ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events)
+inline constexpr const char* kInsertSteps = "hub_insert_steps";
+inline constexpr const char* kNotifySteps = "hub_notify_steps";
+// ($1 limit, $2 now, $3 lease ms, $4 owner) -> organization_id, execution_id, node_id, due_us, attempts, trigger
+inline constexpr const char* kClaimSteps = "hub_claim_steps";
+// ($1 execution ids, $2 node ids, $3 owner) -> the rows this owner still holds, locked
+inline constexpr const char* kLockOwnedSteps = "hub_lock_owned_steps";
+// ($1 execution ids, $2 node ids)
+inline constexpr const char* kDeleteSteps = "hub_delete_steps";
+// -> microseconds since the epoch at which the next step can be claimed (null: none)
+inline constexpr const char* kNextStepDue = "hub_next_step_due";
+// -> steps waiting, and of them due at $1
+inline constexpr const char* kCountSteps = "hub_count_steps";
+// Under the tenant: ($1 execution ids) -> the executions to resume
+inline constexpr const char* kLoadParkedExecutions = "hub_load_parked_executions";
+// Under the tenant: the next state of resumed executions
+inline constexpr const char* kUpdateExecutions = "hub_update_executions";
+}  // namespace sql
+
+inline constexpr const char* kStepsChannel = "hub_steps";
+
+void PrepareStepStatements(pqxx::connection& conn);
+
+}  // namespace hub::store

@@ -1,6 +1,7 @@
 #include "common/json_text.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace hub::common {
 
@@ -54,6 +55,37 @@ bool JsonNestsDeeperThan(std::string_view json, int max_depth) {
     }
   }
   return false;
+}
+
+size_t InvalidUtf8At(std::string_view s) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = begin;
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (end - p >= 8) {  // ASCII fast path, 8 bytes at a time
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (!(word & 0x8080808080808080ULL)) { p += 8; continue; }
+    }
+    unsigned c = *p;
+    if (c < 0x80) { ++p; continue; }
+    int n;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+    else return static_cast<size_t>(p - begin);
+    if (end - p <= n) return static_cast<size_t>(p - begin);
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return static_cast<size_t>(p - begin);
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return static_cast<size_t>(p - begin);
+    p += n + 1;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace hub::common

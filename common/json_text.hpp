@@ -17,4 +17,8 @@ void AppendJsonInt(std::string& out, int64_t v);
 // before handing stored JSON to RapidJSON's recursive parser and writers.
 bool JsonNestsDeeperThan(std::string_view json, int max_depth);
 
+// Offset of the first byte that is not well-formed UTF-8 (overlong forms,
+// surrogates and code points above U+10FFFF included), or npos.
+size_t InvalidUtf8At(std::string_view s);
+
 }  // namespace hub::common

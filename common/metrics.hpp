@@ -70,7 +70,10 @@ struct Metrics {
   std::atomic<uint64_t> step_leases_expired{0};   // hub_step_leases_expired_total
   std::atomic<int64_t> steps_waiting{0};          // hub_steps_waiting
   std::atomic<int64_t> steps_due{0};              // hub_steps_due
-  AtomicHistogram step_timer_lag;                 // hub_step_timer_lag_seconds          // hub_rebalances_total
+  AtomicHistogram step_timer_lag;                 // hub_step_timer_lag_seconds
+  // hub_step_calls_total{outcome}: outside calls by outcome (response,
+  // retryable, refused), the order of clients::HttpOutcome::Kind.
+  std::array<std::atomic<uint64_t>, 3> step_calls{};          // hub_rebalances_total
   // Outbox relay.
   std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total
   std::atomic<uint64_t> outbox_publish_errors{0};  // hub_outbox_publish_errors_total

@@ -1,12 +1,17 @@
 #include "consumers/workflow_step_runner.hpp"
 
+#include <atomic>
 #include <map>
+#include <optional>
+#include <random>
 #include <set>
 
 #include <rapidjson/document.h>
 
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "consumers/partition_retry.hpp"
+#include "consumers/notification_rows.hpp"
 #include "consumers/workflow_completion.hpp"
 #include "store/connection.hpp"
 #include "store/pg_array.hpp"
@@ -35,8 +40,11 @@ const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
 }  // namespace
 
 struct WorkflowStepRunner::Claimed {
-  std::string org, execution_id, node_id, trigger_text;
+  std::string org, execution_id, node_id, trigger_text, kind, nodes_text, request_text;
   int64_t due_us = 0;
+  int calls = 0;  // made before this round
+  std::optional<clients::HttpOutcome> outcome;  // http_request: this round's call
+  engine::NodeRetry retry;                       // http_request: of the stored request
 };
 
 class WorkflowStepRunner::Listener : public pqxx::notification_receiver {
@@ -136,16 +144,56 @@ size_t WorkflowStepRunner::RunOnce() {
       // Claimed before by a worker whose lease ran out (crashed, or too slow).
       if (r[4].as<int>() > 1) metrics_.step_leases_expired.fetch_add(1, std::memory_order_relaxed);
       c.trigger_text = r[5].as<std::string>();
+      c.kind = r[6].as<std::string>();
+      c.nodes_text = r[7].as<std::string>();
+      c.request_text = r[8].as<std::string>();
+      c.calls = r[9].as<int>();
       claimed.push_back(std::move(c));
     }
   }
   if (claimed.empty()) return 0;
+  Call(claimed);
   try {
     return Resume(claimed);
   } catch (...) {
     outbox_.Clear();
     throw;
   }
+}
+
+void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
+  std::vector<Claimed*> calls;
+  for (auto& c : claimed)
+    if (c.kind == "http_request") calls.push_back(&c);
+  if (calls.empty()) return;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < calls.size();) {
+      Claimed& c = *calls[i];
+      engine::HttpRequestSpec spec;
+      std::string why;
+      clients::HttpOutcome outcome;
+      if (!engine::FromJson(c.request_text, spec, why)) {
+        outcome.kind = clients::HttpOutcome::Kind::kRefused;
+        outcome.error = why;
+      } else if (!options_.http) {
+        outcome.kind = clients::HttpOutcome::Kind::kRefused;
+        outcome.error = "this worker has no HTTP client";
+      } else {
+        c.retry = spec.retry;
+        // The call ends before the lease does, so no other worker calls again meanwhile.
+        spec.timeout_ms = std::min<int64_t>(spec.timeout_ms, options_.lease_ms - 1000);
+        outcome = options_.http->Send(spec, {{"Idempotency-Key", c.execution_id + ":" + c.node_id}});
+      }
+      metrics_.step_calls[static_cast<size_t>(outcome.kind)].fetch_add(1, std::memory_order_relaxed);
+      c.outcome = std::move(outcome);
+    }
+  };
+  const size_t threads = std::min<size_t>(calls.size(), static_cast<size_t>(std::max(1, options_.concurrency)));
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
 }
 
 size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
@@ -169,6 +217,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
 
   const int64_t now_us = clock.NowUnixMicros();
   PgArray done_e(PgElement::kText), done_n(PgElement::kText);
+  PgArray r_exec(PgElement::kText), r_node(PgElement::kText), r_due(PgElement::kTimestamptz),
+      r_calls(PgElement::kInt4);
   size_t resumed = 0, parked_again = 0;
   for (auto& [org, items] : by_org) {
     store::SetTenant(txn, org);
@@ -185,12 +235,46 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
     PgArray u_id(PgElement::kText), u_status(PgElement::kText), u_completed(PgElement::kTimestamptz),
         u_duration(PgElement::kInt4), u_output(PgElement::kJsonb), u_error(PgElement::kText),
         u_logs(PgElement::kJsonb), u_nodes(PgElement::kInt4), u_next(PgElement::kText);
-    PgArray n_id(PgElement::kText), n_user(PgElement::kText), n_title(PgElement::kText),
-        n_message(PgElement::kText), n_type(PgElement::kText), n_meta(PgElement::kJsonb);
+    NotificationRows notifications;
     PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
-        s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb);
+        s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_nodes(PgElement::kJsonb),
+        s_request(PgElement::kJsonb);
     engine::ExecutionResult result;
     for (auto* c : items) {
+      // What this round's call says, for an http_request: the node's output,
+      // its failure, or another attempt later (the step stays).
+      std::string node_output, node_error;
+      int attempts = c->calls;
+      if (c->kind == "http_request" && c->outcome) {
+        const clients::HttpOutcome& o = *c->outcome;
+        attempts = c->calls + 1;
+        std::string retryable;
+        if (o.kind == clients::HttpOutcome::Kind::kResponse && !engine::RetryableStatus(o.response.status)) {
+          if (o.response.status < 400) node_output = engine::HttpNodeOutput(o.response);
+          else node_error = "the call answered HTTP " + std::to_string(o.response.status);
+        } else if (o.kind == clients::HttpOutcome::Kind::kResponse) {
+          retryable = "the call answered HTTP " + std::to_string(o.response.status);
+        } else if (o.kind == clients::HttpOutcome::Kind::kRetryable) {
+          retryable = o.error;
+        } else {
+          node_error = o.error;
+        }
+        if (!retryable.empty() && attempts < c->retry.max_attempts) {
+          const RetryPolicy policy{c->retry.max_attempts, std::chrono::milliseconds(c->retry.backoff_ms),
+                                   std::chrono::milliseconds(3600000)};
+          int64_t wait_ms =
+              BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
+          wait_ms = std::max(wait_ms, std::min<int64_t>(o.retry_after_ms, 3600000));
+          r_exec.Add(c->execution_id);
+          r_node.Add(c->node_id);
+          r_due.AddTimestamp(now_us + wait_ms * 1000);
+          r_calls.AddInt(attempts);
+          continue;  // a durable timer, not a sleeping thread
+        }
+        if (!retryable.empty())
+          node_error = "failed after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") +
+                       "; the last: " + retryable;
+      }
       done_e.Add(c->execution_id);  // the claimed step goes, whatever happens below
       done_n.Add(c->node_id);
       auto found = row_of.find(c->execution_id);
@@ -205,8 +289,16 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
       trigger.Parse(c->trigger_text.data(), c->trigger_text.size());
       const rapidjson::Value* data = MemberAt(trigger, "data");
       const rapidjson::Value* input = data ? MemberAt(*data, "input") : nullptr;
-      const engine::ResumePoint point{c->node_id, {row[3].c_str(), row[3].size()}, {row[4].c_str(), row[4].size()},
-                                      row[5].as<int>(), c->due_us};
+      engine::ResumePoint point;
+      point.next_node = c->node_id;
+      point.output_json = {row[3].c_str(), row[3].size()};
+      point.logs_json = {row[4].c_str(), row[4].size()};
+      point.nodes_executed = row[5].as<int>();
+      point.waited_until_us = c->due_us;
+      point.nodes_json = c->nodes_text;
+      point.node_output_json = node_output;
+      point.node_error = node_error;
+      point.attempts = attempts;
       auto wf = wanted.find(workflow_id);
       if (status == "CANCELLED") {
         // The platform cancelled it while it waited: it stops before the node.
@@ -243,9 +335,12 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
         u_next.Add(result.next_node);
         s_exec.Add(c->execution_id);
         s_node.Add(result.next_node);
-        s_kind.Add("delay");
+        s_kind.Add(result.step_kind);
         s_due.AddTimestamp(result.resume_at_us);
         s_trigger.Add(c->trigger_text);
+        s_nodes.Add(result.nodes_json);
+        if (result.step_request.empty()) s_request.AddNull();
+        else s_request.Add(result.step_request);
         ++parked_again;
         continue;
       }
@@ -271,29 +366,22 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
         u_error.Add(result.error);
       }
       u_next.AddNull();
-      for (const auto& n : result.notifications) {
-        n_id.Add(n.id);
-        n_user.Add(n.user_id);
-        n_title.Add(n.title);
-        n_message.Add(n.message);
-        n_type.Add(n.type);
-        n_meta.Add(n.metadata_json);
-      }
+      for (const auto& n : result.notifications) notifications.Add(n);
       outbox_.Add(completed_topic, workflow_id, completion);
     }
     if (u_id.size() > 0)
       txn.exec_prepared(store::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
                         u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
                         u_next.param());
-    if (n_id.size() > 0)
-      txn.exec_prepared(store::sql::kInsertNotifications, n_id.param(), org, n_user.param(), n_title.param(),
-                        n_message.param(), n_type.param(), n_meta.param());
+    notifications.Insert(txn, org);
     if (s_exec.size() > 0)
       txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
-                        s_due.param(), s_trigger.param());
+                        s_due.param(), s_trigger.param(), s_nodes.param(), s_request.param());
   }
   if (done_e.size() > 0) txn.exec_prepared(store::sql::kDeleteSteps, done_e.param(), done_n.param());
-  if (parked_again > 0) txn.exec_prepared(store::sql::kNotifySteps);
+  if (r_exec.size() > 0)
+    txn.exec_prepared(store::sql::kRescheduleSteps, r_exec.param(), r_node.param(), r_due.param(), r_calls.param());
+  if (parked_again > 0 || r_exec.size() > 0) txn.exec_prepared(store::sql::kNotifySteps);
   outbox_.Flush(txn, /*notify=*/!options_.on_committed);
   txn.commit();
   if (outbox_.size() > 0) {

@@ -1,9 +1,13 @@
 #pragma once
-// Resumes workflow executions parked at a durable step (schemas/sql/0016).
+// Resumes workflow executions parked at a durable step (schemas/sql/0016,
+// 0017): a delay that is due, or an http_request whose call it makes.
 //
 // One thread per process with its own connection.  A round claims up to
 // `batch` due steps of any organisation with FOR UPDATE SKIP LOCKED and a
-// lease (its own short transaction), then resumes them in ONE transaction:
+// lease (its own short transaction), makes the http_request calls of the
+// round outside any transaction (at most `concurrency` at once, each with
+// Idempotency-Key: <executionId>:<nodeId> so that a call repeated after a
+// crash can be recognised), then resumes them in ONE transaction:
 // it re-checks that it still holds each lease (a lease that expired may have
 // been taken by another worker), sets the tenant per organisation, runs the
 // engine from the step's node, and writes the executions' next state, their
@@ -17,12 +21,14 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 
 #include <pqxx/pqxx>
 
 #include "common/clock.hpp"
+#include "clients/http_client.hpp"
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
 #include "consumers/workflow_cache.hpp"
@@ -38,7 +44,11 @@ struct StepRunnerOptions {
   engine::ExecutionLimits limits;
   size_t max_event_bytes = 1000000 - 1024;
   int batch = 500;
-  int lease_ms = 30000;    // a claim holds a step this long
+  // A claim holds a step this long: longer than any call (http_request
+  // timeoutMs is at most 25 s), so that no other worker calls again meanwhile.
+  int lease_ms = 60000;
+  const clients::HttpClient* http = nullptr;  // required for http_request steps
+  int concurrency = 64;                       // outside calls in flight (HUB_STEP_CONCURRENCY)
   int max_wait_ms = 5000;  // longest sleep between rounds
   std::string owner;       // lease owner, unique per process
   OutboxCommitted on_committed;  // null: the relays publish (NOTIFY)
@@ -63,6 +73,8 @@ class WorkflowStepRunner {
   void Run();
   void Connect();
   size_t Resume(std::vector<Claimed>& claimed);
+  // The calls of the claimed http_request steps, outside any transaction.
+  void Call(std::vector<Claimed>& claimed);
   void WaitForWork();
 
   StepRunnerOptions options_;
@@ -72,6 +84,7 @@ class WorkflowStepRunner {
   bool notified_ = false;
   WorkflowCache cache_;
   store::OutboxBatch outbox_;
+  std::mt19937 rng_{std::random_device{}()};  // backoff jitter
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "common/ids.hpp"
+#include "consumers/notification_rows.hpp"
 #include "consumers/workflow_completion.hpp"
 #include "engine/cloud_event.hpp"
 #include "store/pg_array.hpp"
@@ -70,9 +71,9 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       traceparent(PgElement::kText), next_node(PgElement::kText);
   // Executions parked at a delay: one durable step each (schemas/sql/0016).
   PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
-      s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb);
-  PgArray n_id(PgElement::kText), n_user(PgElement::kText), n_title(PgElement::kText), n_message(PgElement::kText),
-      n_type(PgElement::kText), n_meta(PgElement::kJsonb);
+      s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_nodes(PgElement::kJsonb),
+      s_request(PgElement::kJsonb);
+  NotificationRows notifications;
   struct Counter {
     int n = 0;
     int64_t last_us = 0;
@@ -123,9 +124,12 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       next_node.Add(result.next_node);
       s_exec.Add(exec_id);
       s_node.Add(result.next_node);
-      s_kind.Add("delay");
+      s_kind.Add(result.step_kind);
       s_due.AddTimestamp(result.resume_at_us);
       s_trigger.Add(ValueJson(&it->env.doc));
+      s_nodes.Add(result.nodes_json);
+      if (result.step_request.empty()) s_request.AddNull();
+      else s_request.Add(result.step_request);
     } else {
       completed.AddTimestamp(end_us);
       duration.AddInt(duration_ms);
@@ -150,14 +154,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     opt(StringField(data, "correlationId"), correlation);
     opt(it->env.traceparent, traceparent);
 
-    for (const auto& n : result.notifications) {
-      n_id.Add(n.id);
-      n_user.Add(n.user_id);
-      n_title.Add(n.title);
-      n_message.Add(n.message);
-      n_type.Add(n.type);
-      n_meta.Add(n.metadata_json);
-    }
+    for (const auto& n : result.notifications) notifications.Add(n);
     Counter& c = counters[wf.id];
     ++c.n;
     c.last_us = std::max(c.last_us, end_us);
@@ -172,12 +169,10 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
                     next_node.param());
   if (s_exec.size() > 0) {
     txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
-                      s_trigger.param());
+                      s_trigger.param(), s_nodes.param(), s_request.param());
     txn.exec_prepared(store::sql::kNotifySteps);  // wakes the step runners at commit
   }
-  if (n_id.size() > 0)
-    txn.exec_prepared(store::sql::kInsertNotifications, n_id.param(), org, n_user.param(), n_title.param(),
-                      n_message.param(), n_type.param(), n_meta.param());
+  notifications.Insert(txn, org);
   PgArray c_id(PgElement::kText), c_n(PgElement::kInt4), c_t(PgElement::kTimestamptz);
   for (const auto& [wid, c] : counters) {
     c_id.Add(wid);

@@ -116,6 +116,7 @@ const rapidjson::Value* Template::Resolve(const TemplateContext& ctx, const Part
   else if (root == "variables" || root == "vars") v = ctx.variables;
   else if (root == "trigger") v = ctx.trigger;
   else if (root == "workflow") v = ctx.workflow;
+  else if (root == "nodes") v = ctx.nodes;
   for (size_t i = 1; v && i < segs.size(); ++i) {
     const Segment& seg = segs[i];
     if (v->IsObject()) {
@@ -130,7 +131,15 @@ const rapidjson::Value* Template::Resolve(const TemplateContext& ctx, const Part
       v = nullptr;
     }
   }
+  if (!v && root == "nodes")
+    throw ExecutionError("template path '" + Excerpt(path.text) + "' does not exist (no such node output)");
   return v;
+}
+
+bool Template::RefersTo(std::string_view root) const {
+  for (const auto& p : parts_)
+    if (p.is_path && p.segments[0].name == root) return true;
+  return false;
 }
 
 void Template::RenderText(const TemplateContext& ctx, std::string& out) const {

@@ -8,6 +8,9 @@
 // larger string; a template that is exactly one placeholder keeps the JSON type
 // of the value (number, object, ...) and a missing value is `null`.
 //
+// Paths under `nodes` ({{nodes.<id>.output.<path>}}) must exist: a missing
+// one fails the execution naming it (a node's output is not optional).
+//
 // Rendering is charged to the context's RenderBudget (when it has one) before
 // memory is taken, so a value over its bound fails the execution instead of
 // growing; an array index too large for any array fails it too
@@ -30,6 +33,7 @@ struct TemplateContext {
   const rapidjson::Value* variables = nullptr;  // the workflow's variables
   const rapidjson::Value* trigger = nullptr;    // the whole trigger event
   const rapidjson::Value* workflow = nullptr;   // {"id","name"}
+  const rapidjson::Value* nodes = nullptr;      // {"<node id>": {"output": ...}} of finished nodes
   RenderBudget* budget = nullptr;               // null: unbounded
 };
 
@@ -46,6 +50,8 @@ class Template {
   // `alloc`); anything else becomes a string.  Throws ExecutionError.
   void RenderValue(const TemplateContext& ctx, rapidjson::Value& out,
                    rapidjson::Document::AllocatorType& alloc) const;
+  // Whether a placeholder starts at `root` (e.g. "nodes").
+  bool RefersTo(std::string_view root) const;
 
  private:
   struct Segment {

@@ -78,6 +78,9 @@ void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledSt
     if (Utf8Chars(step.notification_type) > kMaxNotificationTypeChars)
       throw std::invalid_argument("notification node '" + step.node_id + "': notificationType has more than " +
                                   std::to_string(kMaxNotificationTypeChars) + " characters");
+  } else if (type == "http_request") {
+    step.kind = StepKind::kHttpRequest;
+    step.http = CompileHttpNode(step.node_id, data);
   } else if (type == "delay") {
     step.kind = StepKind::kDelay;
     auto ms = data.FindMember("ms");
@@ -176,6 +179,7 @@ const char* StepTypeName(StepKind k) {
     case StepKind::kTransform: return "transform";
     case StepKind::kNotification: return "notification";
     case StepKind::kDelay: return "delay";
+    case StepKind::kHttpRequest: return "http_request";
   }
   return "unknown";
 }
@@ -221,6 +225,13 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
     if (nodes.HasParseError()) throw std::invalid_argument("nodes is not valid JSON");
     if (edges.HasParseError()) throw std::invalid_argument("edges is not valid JSON");
     CompileGraph(nodes, edges, *wf);
+    for (const auto& step : wf->steps) {
+      bool reads = step.kind == StepKind::kDelay || step.kind == StepKind::kHttpRequest;
+      for (const auto& f : step.fields) reads = reads || f.second.RefersTo("nodes");
+      reads = reads || step.user_id.RefersTo("nodes") || step.title.RefersTo("nodes") ||
+              step.message.RefersTo("nodes") || step.until.RefersTo("nodes");
+      wf->keeps_node_outputs = wf->keeps_node_outputs || reads;
+    }
   } catch (const std::invalid_argument& e) {
     wf->steps.clear();
     wf->compile_error = std::string("invalid workflow definition: ") + e.what();
@@ -235,11 +246,22 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
 
 namespace {
 
+// nodes[id] = {"output": value} (value is moved; same allocator).
+void SetNodeOutput(rapidjson::Document& nodes, const std::string& id, rapidjson::Value& value) {
+  auto& alloc = nodes.GetAllocator();
+  rapidjson::Value entry(rapidjson::kObjectType);
+  entry.AddMember("output", value, alloc);
+  auto existing = nodes.FindMember(rapidjson::StringRef(id.data(), id.size()));
+  if (existing != nodes.MemberEnd()) existing->value = entry;
+  else nodes.AddMember(rapidjson::Value(id.data(), static_cast<rapidjson::SizeType>(id.size()), alloc), entry, alloc);
+}
+
 void RunTransform(const CompiledStep& step, const TemplateContext& ctx, rapidjson::Document& output,
-                  std::string& logs) {
+                  rapidjson::Document* nodes, std::string& logs) {
   auto& alloc = output.GetAllocator();
   logs += ",\"output\":{";
   bool first = true;
+  rapidjson::Value node_output(rapidjson::kObjectType);  // {{nodes.<id>.output.<field>}}
   for (const auto& [name, tmpl] : step.fields) {
     rapidjson::Value v;
     tmpl.RenderValue(ctx, v, alloc);
@@ -248,11 +270,15 @@ void RunTransform(const CompiledStep& step, const TemplateContext& ctx, rapidjso
     common::AppendJsonString(logs, name);
     logs += ':';
     AppendValue(v, logs);
+    if (nodes)
+      node_output.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc),
+                            rapidjson::Value(v, alloc), alloc);
     auto existing = output.FindMember(rapidjson::StringRef(name.data(), name.size()));
     if (existing != output.MemberEnd()) existing->value = v;
     else output.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc), v, alloc);
   }
   logs += '}';
+  if (nodes) SetNodeOutput(*nodes, step.node_id, node_output);
 }
 
 void RunNotification(const CompiledWorkflow& wf, const CompiledStep& step, const TriggerInput& trigger,
@@ -299,6 +325,24 @@ int64_t DelayUntil(const CompiledStep& step, const TemplateContext& ctx, int64_t
 void AppendDelayLog(int64_t until_us, std::string& logs) {
   logs += ",\"until\":";
   common::AppendJsonString(logs, common::FormatRfc3339(until_us));
+}
+
+// The execution waits at `step` (a durable step of `kind`, due at `due_us`):
+// RUNNING, with what it produced so far; the caller makes that durable.
+void Park(const CompiledStep& step, const char* kind, int64_t due_us, std::string request,
+          const rapidjson::Document& output, const rapidjson::Document& nodes, size_t node_start,
+          ExecutionResult& out) {
+  out.logs_json.resize(node_start);
+  out.logs_json += ']';
+  out.status = ExecutionStatus::kRunning;
+  out.next_node = step.node_id;
+  out.resume_at_us = due_us;
+  out.step_kind = kind;
+  out.step_request = std::move(request);
+  out.output_json.clear();
+  AppendValue(output, out.output_json);
+  out.nodes_json.clear();
+  AppendValue(nodes, out.nodes_json);
 }
 
 // The execution ends FAILED at `step` (null: before any node ran); `logs`
@@ -362,6 +406,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
   char buffer[2048];
   rapidjson::MemoryPoolAllocator<> pool(buffer, sizeof buffer);
   rapidjson::Document output(rapidjson::kObjectType, &pool);
+  rapidjson::Document nodes(rapidjson::kObjectType, &pool);  // same allocator: values move between them
   RenderBudget budget(limits);
   TemplateContext ctx;
   ctx.input = trigger.input;
@@ -369,6 +414,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
   ctx.variables = wf.variables.IsNull() ? nullptr : &wf.variables;
   ctx.trigger = trigger.event;
   ctx.workflow = &wf.meta;
+  ctx.nodes = &nodes;
   ctx.budget = &budget;
 
   std::string& logs = out.logs_json;
@@ -379,23 +425,57 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     // goes on with the node after it, from what it had produced.
     size_t at = wf.steps.size();
     for (size_t i = 0; i < wf.steps.size(); ++i)
-      if (wf.steps[i].node_id == resume->next_node && wf.steps[i].kind == StepKind::kDelay) at = i;
+      if (wf.steps[i].node_id == resume->next_node &&
+          (wf.steps[i].kind == StepKind::kDelay || wf.steps[i].kind == StepKind::kHttpRequest))
+        at = i;
     out.nodes_executed = resume->nodes_executed;
     logs.assign(resume->logs_json.substr(0, resume->logs_json.rfind(']')));
     output.Parse(resume->output_json.data(), resume->output_json.size());
-    if (at == wf.steps.size() || output.HasParseError() || !output.IsObject()) {
-      if (output.HasParseError() || !output.IsObject()) output.SetObject();
+    nodes.Parse(resume->nodes_json.data(), resume->nodes_json.size());
+    const bool state_ok = !output.HasParseError() && output.IsObject() && !nodes.HasParseError() && nodes.IsObject();
+    if (!state_ok) {
+      output.SetObject();
+      nodes.SetObject();
+    }
+    if (at == wf.steps.size() || !state_ok) {
       FailExecution(nullptr, logs.size(),
                     "the workflow changed while the execution waited: '" + Excerpt(resume->next_node) +
-                        "' is no longer a delay node of it",
+                        "' is no longer a node it can resume at",
                     out);
+      return;
+    }
+    const CompiledStep& waited = wf.steps[at];
+    const size_t node_start = logs.size();
+    if (waited.kind == StepKind::kHttpRequest && !resume->node_error.empty()) {
+      FailExecution(&waited, node_start, resume->node_error, out);
       return;
     }
     if (out.nodes_executed > 0) logs += ',';
     logs += "{\"nodeId\":";
-    common::AppendJsonString(logs, wf.steps[at].node_id);
-    logs += ",\"type\":\"delay\",\"status\":\"COMPLETED\"";
-    AppendDelayLog(resume->waited_until_us, logs);
+    common::AppendJsonString(logs, waited.node_id);
+    logs += ",\"type\":\"";
+    logs += StepTypeName(waited.kind);
+    logs += "\",\"status\":\"COMPLETED\"";
+    if (waited.kind == StepKind::kDelay) {
+      AppendDelayLog(resume->waited_until_us, logs);
+    } else {
+      // The response is the node's output: {{nodes.<id>.output.body...}}.
+      rapidjson::Value response;
+      rapidjson::Document parsed(&pool);
+      parsed.Parse(resume->node_output_json.data(), resume->node_output_json.size());
+      if (parsed.HasParseError()) parsed.SetNull();
+      try {
+        budget.Charge(resume->node_output_json.size(), resume->node_output_json.size());
+      } catch (const ExecutionError& e) {
+        FailExecution(&waited, node_start, std::string("response: ") + e.what(), out);
+        return;
+      }
+      logs += ",\"attempts\":" + std::to_string(resume->attempts);
+      if (parsed.IsObject() && parsed.HasMember("status") && parsed["status"].IsInt())
+        logs += ",\"httpStatus\":" + std::to_string(parsed["status"].GetInt());
+      response.Swap(parsed);
+      SetNodeOutput(nodes, waited.node_id, response);
+    }
     logs += '}';
     ++out.nodes_executed;
     first = at + 1;
@@ -417,7 +497,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         case StepKind::kTrigger:
           break;
         case StepKind::kTransform:
-          RunTransform(step, ctx, output, logs);
+          RunTransform(step, ctx, output, wf.keeps_node_outputs ? &nodes : nullptr, logs);
           break;
         case StepKind::kNotification:
           RunNotification(wf, step, trigger, ctx, out, logs);
@@ -425,19 +505,18 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         case StepKind::kDelay: {
           const int64_t until = DelayUntil(step, ctx, trigger.now_unix_us);
           if (until > trigger.now_unix_us) {
-            // Parked: the caller keeps what was produced and resumes here.
-            logs.resize(node_start);
-            logs += ']';
-            out.status = ExecutionStatus::kRunning;
-            out.next_node = step.node_id;
-            out.resume_at_us = until;
-            out.output_json.clear();
-            AppendValue(output, out.output_json);
+            Park(step, "delay", until, {}, output, nodes, node_start, out);
             return;
           }
           AppendDelayLog(until, logs);
           break;
         }
+        case StepKind::kHttpRequest:
+          // The call is made by a step runner, outside any transaction; the
+          // request is rendered now, from the state it depends on.
+          Park(step, "http_request", trigger.now_unix_us, ToJson(RenderHttpRequest(*step.http, ctx)), output, nodes,
+               node_start, out);
+          return;
       }
       logs += '}';
       ++out.nodes_executed;

@@ -24,6 +24,7 @@
 
 #include <rapidjson/document.h>
 
+#include "engine/http_step.hpp"
 #include "engine/limits.hpp"
 #include "engine/template.hpp"
 
@@ -32,7 +33,7 @@ namespace hub::engine {
 enum class ExecutionStatus { kCompleted, kFailed, kCancelled, kRunning };
 const char* ToString(ExecutionStatus s);  // "COMPLETED", ...
 
-enum class StepKind { kTrigger, kTransform, kNotification, kDelay };
+enum class StepKind { kTrigger, kTransform, kNotification, kDelay, kHttpRequest };
 
 struct CompiledStep {
   std::string node_id;
@@ -41,6 +42,7 @@ struct CompiledStep {
   Template user_id, title, message;                       // notification
   int64_t delay_ms = -1;                                   // delay: data.ms (-1: until is used)
   Template until;                                          // delay: data.until
+  std::shared_ptr<const HttpNodeConfig> http;              // http_request
   std::string notification_type = "info";
 };
 
@@ -52,6 +54,10 @@ struct CompiledWorkflow {
   std::string updated_at;  // cache key together with id
   std::vector<CompiledStep> steps;  // execution order (topological, from the trigger)
   std::string compile_error;        // non-empty: every execution FAILs with this reason
+  // Node outputs ({{nodes.<id>.output}}) are kept only when something reads
+  // them or the execution can park (they are then stored with the step):
+  // the all-pure workflows of the hot path do not copy their outputs twice.
+  bool keeps_node_outputs = false;
   rapidjson::Document variables;    // null when the workflow has none
   rapidjson::Document meta;         // {"id": ..., "name": ...} for templates
 };
@@ -78,8 +84,11 @@ struct ExecutionResult {
   std::string error;
   std::string logs_json = "[]";
   int nodes_executed = 0;
-  std::string next_node;     // kRunning: the delay node to resume at
+  std::string next_node;     // kRunning: the node to resume at
   int64_t resume_at_us = 0;  // kRunning: when
+  std::string step_kind;     // kRunning: "delay" or "http_request"
+  std::string step_request;  // kRunning at an http_request: the request (HttpRequestSpec as JSON)
+  std::string nodes_json = "{}";  // outputs of finished nodes: {"<id>": {"output": ...}}
   int64_t tokens_used = 0;
   double cost = 0;
   std::vector<NotificationWrite> notifications;
@@ -99,7 +108,13 @@ struct ResumePoint {
   std::string_view output_json;  // "{...}"
   std::string_view logs_json;    // "[...]"
   int nodes_executed = 0;
-  int64_t waited_until_us = 0;   // when the delay was due
+  int64_t waited_until_us = 0;   // a delay: when it was due
+  std::string_view nodes_json = "{}";  // outputs of finished nodes, as stored
+  // An http_request: its output (HttpNodeOutput), or why it failed for good,
+  // and how many calls were made.
+  std::string_view node_output_json;
+  std::string_view node_error;
+  int attempts = 0;
 };
 
 // The longest delay a node may ask for.

@@ -4,8 +4,10 @@ namespace hub::store {
 
 void PrepareStepStatements(pqxx::connection& conn) {
   conn.prepare(sql::kInsertSteps,
-               "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger) "
-               "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])");
+               "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger, "
+               "node_outputs, request) "
+               "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], "
+               "$7::jsonb[], $8::jsonb[])");
   conn.prepare(sql::kNotifySteps, "SELECT pg_notify('hub_steps', '')");
   conn.prepare(sql::kClaimSteps,
                "UPDATE execution_steps s SET lease_until = $2::timestamptz + make_interval(secs => $3::int / 1000.0), "
@@ -15,7 +17,12 @@ void PrepareStepStatements(pqxx::connection& conn) {
                "      ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) d "
                "WHERE s.execution_id = d.execution_id AND s.node_id = d.node_id "
                "RETURNING s.organization_id, s.execution_id, s.node_id, "
-               "(extract(epoch FROM s.due_at) * 1000000)::bigint, s.attempts, s.trigger::text");
+               "(extract(epoch FROM s.due_at) * 1000000)::bigint, s.attempts, s.trigger::text, s.kind, "
+               "s.node_outputs::text, coalesce(s.request::text, ''), s.calls");
+  conn.prepare(sql::kRescheduleSteps,
+               "UPDATE execution_steps s SET due_at = k.due, calls = k.calls, lease_until = NULL, lease_owner = NULL "
+               "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[]) AS k(e, n, due, calls) "
+               "WHERE s.execution_id = k.e AND s.node_id = k.n");
   conn.prepare(sql::kLockOwnedSteps,
                "SELECT s.execution_id, s.node_id FROM execution_steps s "
                "JOIN unnest($1::text[], $2::text[]) AS k(e, n) ON s.execution_id = k.e AND s.node_id = k.n "

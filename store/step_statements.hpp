@@ -7,15 +7,19 @@
 namespace hub::store {
 
 namespace sql {
-// ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events)
+// ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events,
+//  $7 node outputs, $8 requests (null for delays))
 inline constexpr const char* kInsertSteps = "hub_insert_steps";
 inline constexpr const char* kNotifySteps = "hub_notify_steps";
-// ($1 limit, $2 now, $3 lease ms, $4 owner) -> organization_id, execution_id, node_id, due_us, attempts, trigger
+// ($1 limit, $2 now, $3 lease ms, $4 owner) -> organization_id, execution_id, node_id, due_us, attempts,
+// trigger, kind, node_outputs, request ('' for none), calls
 inline constexpr const char* kClaimSteps = "hub_claim_steps";
 // ($1 execution ids, $2 node ids, $3 owner) -> the rows this owner still holds, locked
 inline constexpr const char* kLockOwnedSteps = "hub_lock_owned_steps";
 // ($1 execution ids, $2 node ids)
 inline constexpr const char* kDeleteSteps = "hub_delete_steps";
+// A call to try again later: ($1 execution ids, $2 node ids, $3 due times, $4 calls made)
+inline constexpr const char* kRescheduleSteps = "hub_reschedule_steps";
 // -> microseconds since the epoch at which the next step can be claimed (null: none)
 inline constexpr const char* kNextStepDue = "hub_next_step_due";
 // -> steps waiting, and of them due at $1

@@ -37,7 +37,8 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   so.with_platform_rows = true;
   const auto workflows = SeedOrganization(s.database_url, so);
   std::cout << "Seeded organisation '" << so.organization_id << "': " << workflows.size()
-            << " greeting workflows (+1 inactive), 2 AI agents, a PIPELINE team, a webhook integration, an order.\n";
+            << " greeting workflows (+1 inactive, +1 that waits 2 s), 2 AI agents, a PIPELINE team, a webhook "
+               "integration, an order.\n";
 
   producers::ProducerOptions po;
   po.brokers = s.kafka_brokers;
@@ -68,7 +69,8 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   std::string where;
   for (const auto& t : topics) where += (where.empty() ? "" : ", ") + t;
   std::cout << "Published " << ok << "/" << msgs.size() << " events to " << where << " (" << events
-            << " valid, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed).\n";
+            << " greetings, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed, 2 for a workflow "
+               "that waits 2 s).\n";
   return ok == msgs.size() ? 0 : 1;
 }
 

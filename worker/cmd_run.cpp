@@ -172,6 +172,14 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   so.max_event_bytes = co.deps.max_event_bytes;
   so.owner = LeaseOwnerName();
   so.on_committed = co.on_outbox_committed;
+  clients::HttpClientOptions ho;
+  ho.allowlist = s.http_allowlist;
+  ho.ca_file = s.http_ca_file;
+  ho.max_response_bytes = static_cast<size_t>(s.http_max_response_bytes);
+  const clients::HttpClient http_client(ho);
+  so.http = &http_client;
+  so.concurrency = s.step_concurrency;
+  so.lease_ms = s.step_lease_ms;
   consumers::WorkflowStepRunner steps(so, metrics);
   steps.Start();
 

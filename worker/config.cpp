@@ -1,5 +1,6 @@
 #include "worker/config.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -24,7 +25,11 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_SECRET_KEY", "base64 32-byte key for integration credentials", ""},
       {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint for ai_agent steps", ""},
       {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL", ""},
-      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps may call (comma list)", ""},
+      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps may call (comma list; *.example.com for subdomains; internal addresses only when listed exactly)", ""},
+      {"HUB_STEP_CONCURRENCY", "outside calls (http_request) in flight per process", "64"},
+      {"HUB_STEP_LEASE_MS", "a claimed durable step is held this long (ms); a crashed worker's steps are taken over after it; calls are cut 1 s before it ends", "60000"},
+      {"HUB_HTTP_CA_FILE", "extra trusted CA certificates (PEM) for https calls, besides the system's", ""},
+      {"HUB_HTTP_MAX_RESPONSE_BYTES", "largest http_request response body; larger ones fail the node", "1048576"},
       {"HUB_KAFKA_PARTITIONS", "partitions of topics created by the embedded broker", "12"},
       {"HUB_WORKER_THREADS", "processing lanes, each with its own database connection", "2"},
       {"HUB_BATCH_MAX", "events applied in one database transaction at most", "2000"},
@@ -183,6 +188,14 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
   if (has("HUB_LLM_BASE_URL")) s.llm_base_url = get("HUB_LLM_BASE_URL");
   if (has("HUB_LLM_API_KEY")) s.llm_api_key = get("HUB_LLM_API_KEY");
   if (has("HUB_HTTP_ALLOWLIST")) s.http_allowlist = SplitComma(get("HUB_HTTP_ALLOWLIST"));
+  if (has("HUB_HTTP_CA_FILE")) {
+    s.http_ca_file = get("HUB_HTTP_CA_FILE");
+    if (!s.http_ca_file.empty()) {
+      std::FILE* f = std::fopen(s.http_ca_file.c_str(), "r");
+      if (!f) throw ConfigError("HUB_HTTP_CA_FILE: cannot read '" + s.http_ca_file + "'");
+      std::fclose(f);
+    }
+  }
 
   struct IntSetting { const char* name; int* field; int min; int max; };
   const IntSetting ints[] = {
@@ -202,6 +215,9 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
       {"HUB_MAX_EXECUTION_BYTES", &s.max_execution_bytes, 64, 256 << 20},
       {"HUB_MAX_OUTPUT_BYTES", &s.max_output_bytes, 2, 64 << 20},
       {"HUB_MAX_NODES_EXECUTED", &s.max_nodes_executed, 1, 100000},
+      {"HUB_STEP_CONCURRENCY", &s.step_concurrency, 1, 4096},
+      {"HUB_STEP_LEASE_MS", &s.step_lease_ms, 2000, 3600000},
+      {"HUB_HTTP_MAX_RESPONSE_BYTES", &s.http_max_response_bytes, 1024, 64 << 20},
   };
   for (const auto& is : ints) {
     if (has(is.name)) *is.field = ParseInt(is.name, get(is.name), is.min, is.max);

@@ -27,6 +27,10 @@ struct Settings {
   std::string llm_base_url;
   std::string llm_api_key;
   std::vector<std::string> http_allowlist;
+  int step_concurrency = 64;         // outside calls in flight per process
+  int step_lease_ms = 60000;         // a claimed durable step is held this long
+  std::string http_ca_file;          // extra trusted CAs (PEM) for https calls
+  int http_max_response_bytes = 1 << 20;
 
   // Tuning (documented in the README).
   int kafka_partitions = 12;        // topics the embedded broker creates

@@ -132,6 +132,16 @@ class HubCollector : public prometheus::Collectable {
                            Load(m_.steps_waiting)));
     out.push_back(OneGauge("hub_steps_due", "Durable steps due and not yet resumed (sampled between rounds).",
                            Load(m_.steps_due)));
+    {
+      auto f = Family("hub_step_calls_total",
+                      "Outside calls of durable steps (http_request), by outcome: response (any status), retryable "
+                      "(no answer: timeout, connection), refused (not allowed, TLS, body too large).",
+                      MetricType::Counter);
+      const char* kOutcomes[] = {"response", "retryable", "refused"};
+      for (size_t i = 0; i < m_.step_calls.size(); ++i)
+        f.metric.push_back(Counter(Load(m_.step_calls[i]), {{"outcome", kOutcomes[i]}}));
+      out.push_back(std::move(f));
+    }
     out.push_back(Histogram("hub_step_timer_lag_seconds", "How late a durable step was resumed after its due time.",
                             m_.step_timer_lag));
     out.push_back(OneGauge("hub_inflight_events", "Events read from Kafka and not yet committed.",

@@ -70,6 +70,16 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
         "wf_" + o.organization_id + "_inactive", o.organization_id, nodes, edges, o.user_id);
   }
   if (o.with_platform_rows) {
+    // A workflow that waits: its executions park at the delay (RUNNING) and a
+    // step runner finishes them two seconds later.
+    txn.exec_params(
+        "INSERT INTO automation_workflows (id, organization_id, name, description, nodes, edges, variables, "
+        "is_active, created_by) VALUES ($1, $2, 'Greeting after a pause', "
+        "'trigger -> transform -> delay 2 s -> notification', $3::jsonb, $4::jsonb, '{}'::jsonb, true, $5) "
+        "ON CONFLICT (id) DO NOTHING",
+        "wf_" + o.organization_id + "_wait", o.organization_id, WaitingNodes(o.user_id), WaitingEdges(), o.user_id);
+  }
+  if (o.with_platform_rows) {
     const std::string org = o.organization_id;
     txn.exec_params(
         "INSERT INTO ai_agents (id, organization_id, name, description, personality, model_config, capabilities, "
@@ -101,6 +111,21 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
   return ids;
 }
 
+std::string WaitingNodes(const std::string& user_id) {
+  std::string u;
+  common::AppendJsonString(u, user_id);
+  return R"([{"id":"trigger","type":"trigger","data":{"label":"Webhook trigger"}},)"
+         R"({"id":"greet","type":"transform","data":{"label":"Greeting","fields":{"greeting":"hello {{input.name}}"}}},)"
+         R"({"id":"pause","type":"delay","data":{"label":"Wait 2 s","ms":2000}},)"
+         R"({"id":"notify","type":"notification","data":{"label":"Notify owner","userId":)" +
+         u + R"(,"title":"{{workflow.name}} ran","message":"{{output.greeting}}, after a pause"}}])";
+}
+
+std::string WaitingEdges() {
+  return R"([{"id":"e1","source":"trigger","target":"greet"},{"id":"e2","source":"greet","target":"pause"},)"
+         R"({"id":"e3","source":"pause","target":"notify"}])";
+}
+
 consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {
   static const char* kNames[] = {"Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara"};
   consumers::DemoEvents out;
@@ -113,6 +138,10 @@ consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {
   out.emplace_back(inactive, MakeWorkflowTriggered(prefix + "inactive", ctx.organization_id, inactive, "Nobody"));
   out.emplace_back("wf_missing", MakeWorkflowTriggered(prefix + "missing", ctx.organization_id, "wf_missing", "Ghost"));
   out.emplace_back("wf_broken", "{\"specversion\":\"1.0\", this is not JSON");
+  const std::string wait = "wf_" + ctx.organization_id + "_wait";
+  for (int i = 0; i < 2; ++i)
+    out.emplace_back(wait, MakeWorkflowTriggered(prefix + "wait-" + std::to_string(i), ctx.organization_id, wait,
+                                                 kNames[i]));
   return out;
 }
 

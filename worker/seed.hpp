@@ -27,11 +27,15 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
 
 // The React-Flow definition of the W1 greeting workflow (nodes, edges).
 std::string GreetingNodes(const std::string& user_id);
+// trigger -> transform -> delay 2 s -> notification (the demo's waiting workflow).
+std::string WaitingNodes(const std::string& user_id);
+std::string WaitingEdges();
 
 // `hubworker demo`'s workflow.triggered events: ctx.events greetings over the
 // demo workflows, one for the inactive workflow (recorded CANCELLED), one for
-// a workflow that does not exist (dead letter, class not_found) and one
-// malformed (dead letter, class schema).
+// a workflow that does not exist (dead letter, class not_found), one
+// malformed (dead letter, class schema) and two for the waiting workflow
+// (parked at its delay, finished by a step runner).
 consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx);
 std::string GreetingEdges();
 

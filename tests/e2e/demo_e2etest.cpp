@@ -1,5 +1,6 @@
 // `hubworker demo` against a running worker: the newcomer's first look must
-// show executions, a cancelled one and dead letters, not only dead letters.
+// show executions (two of them parked at a delay and finished later), a
+// cancelled one and dead letters, not only dead letters.
 #include <gtest/gtest.h>
 
 #include "tests/support/pipeline_fixture.hpp"
@@ -20,13 +21,14 @@ TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
   const auto rc = demo.WaitExit(60s);
   ASSERT_TRUE(rc.has_value()) << demo.StderrText();
   ASSERT_EQ(*rc, 0) << demo.StderrText();
-  EXPECT_NE(demo.StdoutText().find("Published 8/8 events to hub.workflow.triggered"), std::string::npos)
+  EXPECT_NE(demo.StdoutText().find("Published 10/10 events to hub.workflow.triggered"), std::string::npos)
       << demo.StdoutText();
 
   const std::string executions = "SELECT count(*) FROM workflow_executions WHERE organization_id = 'org_demo'";
-  ASSERT_TRUE(testing::WaitFor([&] { return Count(executions) == 6; }, 60s, 50ms))
+  ASSERT_TRUE(testing::WaitFor([&] { return Count(executions + " AND status <> 'RUNNING'") == 8; }, 60s, 50ms))
       << worker->StderrText() << Progress();
-  EXPECT_EQ(Count(executions + " AND status = 'COMPLETED'"), 5);
+  EXPECT_EQ(Count(executions + " AND status = 'COMPLETED'"), 7);  // 5 greetings, 2 after their delay
+  EXPECT_EQ(Count(executions + " AND workflow_id = 'wf_org_demo_wait' AND nodes_executed = 4"), 2);
   EXPECT_EQ(Count(executions + " AND status = 'CANCELLED'"), 1);
   ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 2; }, 30s)) << worker->StderrText();
   std::multiset<std::string> classes;

@@ -19,16 +19,13 @@ class DurableDelayTest : public testing::PipelineFixture {
  protected:
   // workflows_[0..n): trigger -> greet -> wait `ms` -> notify.
   void MakeDelayWorkflows(int n, int ms) {
-    pqxx::connection c(db_->admin_url());
-    pqxx::work t(c);
     for (int i = 0; i < n; ++i)
-      t.exec_params(
-          "UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", workflows_[i],
+      testing::SetWorkflowDefinition(
+          db_->admin_url(), workflows_[i],
           R"([{"id":"t","type":"trigger"},{"id":"greet","type":"transform","data":{"fields":{"g":"hi {{input.name}}"}}},
               {"id":"wait","type":"delay","data":{"ms":)" + std::to_string(ms) + R"(}},
               {"id":"n","type":"notification","data":{"userId":"user_a","title":"t","message":"{{output.g}}"}}])",
           R"([{"source":"t","target":"greet"},{"source":"greet","target":"wait"},{"source":"wait","target":"n"}])");
-    t.commit();
   }
 };
 

@@ -36,15 +36,6 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-// Peak resident set of a process (VmHWM), in kB; -1 when unreadable.
-int64_t PeakRssKb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
-  return -1;
-}
-
 // A producer that writes to the partition it is told (the test producer of
 // tests/support lets the partitioner choose) and reports each record's offset.
 class PartitionProducer : public RdKafka::DeliveryReportCb {
@@ -145,7 +136,7 @@ TEST_F(PoisonDeadLetterTest, ARecordWhoseKeyFillsAMessageIsDeadLetteredAndItsPar
   for (const auto& id : valid_ids) EXPECT_EQ(triggers.count(id), 1u) << id;
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), static_cast<int64_t>(valid_ids.size()));
 
-  std::cout << "worker peak RSS (VmHWM): " << PeakRssKb(worker->pid()) / 1024 << " MiB\n";
+  std::cout << "worker peak RSS (VmHWM): " << testing::PeakRssKb(worker->pid()) / 1024 << " MiB\n";
   StopWorker(*worker);
 }
 

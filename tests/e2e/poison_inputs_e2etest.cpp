@@ -20,23 +20,10 @@ using testing::JsonString;
 using testing::TestConsumer;
 using testing::TestProducer;
 
-// Peak resident set of a process (VmHWM), in kB; -1 when unreadable.
-int64_t PeakRssKb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
-  return -1;
-}
-
 class PoisonInputsTest : public testing::PipelineFixture {
  protected:
   void SetDefinition(const std::string& wf, const std::string& nodes, const std::string& edges) {
-    pqxx::connection c(db_->admin_url());
-    pqxx::work t(c);
-    t.exec_params("UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", wf, nodes,
-                  edges);
-    t.commit();
+    testing::SetWorkflowDefinition(db_->admin_url(), wf, nodes, edges);
   }
 
   // The execution of the trigger event `id`: "STATUS: error".
@@ -102,7 +89,7 @@ TEST_F(PoisonInputsTest, HostileEventsEndAtOnceWhileEveryOtherEventIsProcessed) 
   // invalid events are dead letters.
   ASSERT_TRUE(WaitDistinctCompletions(completions, 803, 120s)) << worker->StderrText() << Progress();
   ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 3; }, 30s)) << worker->StderrText();
-  std::cout << "worker peak RSS: " << PeakRssKb(worker->pid()) / 1024 << " MiB\n";
+  std::cout << "worker peak RSS: " << testing::PeakRssKb(worker->pid()) / 1024 << " MiB\n";
 
   EXPECT_NE(Outcome("doubling").find("FAILED: node 'n16' (transform): a rendered value reached 524288 bytes, over "
                                      "the limit of 262144 bytes per value (HUB_MAX_RENDERED_VALUE_BYTES)"),

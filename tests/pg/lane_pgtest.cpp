@@ -9,6 +9,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <pqxx/pqxx>
@@ -18,6 +19,7 @@
 #include "common/ids.hpp"
 #include "consumers/lane.hpp"
 #include "consumers/workflow_step_runner.hpp"
+#include "tests/support/http_stub.hpp"
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
@@ -259,11 +261,7 @@ class PoisonLaneTest : public LaneHarness {
   }
 
   void SetDefinition(const std::string& wf, const std::string& nodes, const std::string& edges) {
-    pqxx::connection c(db_.admin_url());
-    pqxx::work t(c);
-    t.exec_params("UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", wf, nodes,
-                  edges);
-    t.commit();
+    testing::SetWorkflowDefinition(db_.admin_url(), wf, nodes, edges);
   }
 
   std::string ErrorOf(const std::string& trigger) {
@@ -382,15 +380,12 @@ class DelayLaneTest : public LaneHarness {
     o.user_id = "user_a";
     o.workflows = 1;
     wf_ = worker::SeedOrganization(db_.url(), o).at(0);
-    pqxx::connection c(db_.admin_url());
-    pqxx::work t(c);
-    t.exec_params(
-        "UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", wf_,
+    testing::SetWorkflowDefinition(
+        db_.admin_url(), wf_,
         R"([{"id":"t","type":"trigger"},{"id":"greet","type":"transform","data":{"fields":{"g":"hi {{input.name}}"}}},
             {"id":"wait","type":"delay","data":{"ms":60000}},
             {"id":"n","type":"notification","data":{"userId":"user_a","title":"t","message":"{{output.g}}"}}])",
         R"([{"source":"t","target":"greet"},{"source":"greet","target":"wait"},{"source":"wait","target":"n"}])");
-    t.commit();
     kafka_.CreateTopic(kTopic, 1);
     testing::TestProducer producer(kafka_.bootstraps());
     producer.Produce(kTopic, wf_, worker::MakeWorkflowTriggered("d-1", "org_a", wf_, "Ada"),
@@ -478,6 +473,109 @@ TEST_F(DelayLaneTest, AStepWhoseClaimWasLostIsTakenAgainAfterTheLease) {
   EXPECT_EQ(b->RunOnce(), 1u);
   EXPECT_EQ(Status(), "COMPLETED -");
   EXPECT_EQ(metrics_.step_leases_expired.load(), 1u);
+}
+
+// http_request steps: the lane parks the execution with the rendered
+// request; the step runner calls the stub outside any transaction, retries
+// 5xx on a durable timer (manual clock), and fails 4xx at once.
+class HttpLaneTest : public LaneHarness {
+ protected:
+  void Run(const std::string& http_data) {
+    worker::SeedOptions o;
+    o.organization_id = "org_a";
+    o.user_id = "user_a";
+    o.workflows = 1;
+    const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+    testing::SetWorkflowDefinition(db_.admin_url(), wf,
+                  R"([{"id":"t","type":"trigger"},{"id":"call","type":"http_request","data":)" + http_data + R"(},
+                      {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
+                       "message":"{{nodes.call.output.body.greeting}}"}}])",
+                  R"([{"source":"t","target":"call"},{"source":"call","target":"n"}])");
+    kafka_.CreateTopic(kTopic, 1);
+    testing::TestProducer producer(kafka_.bootstraps());
+    producer.Produce(kTopic, wf, worker::MakeWorkflowTriggered("h-1", "org_a", wf, "Ada"),
+                     {{"content-type", "application/cloudevents+json"}});
+    producer.Flush();
+    StartLane(dead_letters_);
+    lane_->Push(Messages(0, 1, 0, false));
+    EXPECT_EQ(NextCompletion().done_through, 0);
+    // Now, after the lane parked the execution with the system clock.
+    manual_ = std::make_unique<common::ManualClock>(common::SystemClock().NowUnixMicros());
+    clients::HttpClientOptions ho;
+    ho.allowlist = {"127.0.0.1"};
+    http_ = std::make_unique<clients::HttpClient>(ho);
+    consumers::StepRunnerOptions ro;
+    ro.database_url = db_.url();
+    ro.clock = manual_.get();
+    ro.owner = "runner";
+    ro.http = http_.get();
+    runner_ = std::make_unique<consumers::WorkflowStepRunner>(ro, metrics_);
+  }
+
+  std::string Outcome() {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec1("SELECT status::text || ' ' || coalesce(error, '') FROM workflow_executions")[0].as<std::string>();
+  }
+
+  int CallLogAttempts() {
+    return static_cast<int>(
+        Scalar("SELECT coalesce((logs->1->>'attempts')::int, -1) FROM workflow_executions"));
+  }
+
+  NoDeadLetters dead_letters_;
+  std::unique_ptr<common::ManualClock> manual_;
+  std::unique_ptr<clients::HttpClient> http_;
+  std::unique_ptr<consumers::WorkflowStepRunner> runner_;
+};
+
+TEST_F(HttpLaneTest, TwoFailuresThenSuccessCompletesWithThreeAttemptsAndOneIdempotencyKey) {
+  std::atomic<int> calls{0};
+  testing::HttpStub stub([&](const testing::HttpStub::Request&) {
+    return ++calls <= 2 ? testing::HttpStub::Response{503, {}, "busy"}
+                        : testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, R"({"greeting":"hi"})"};
+  });
+  Run(R"({"url":")" + stub.url("/greet") + R"(","retry":{"maxAttempts":3,"backoffMs":1000}})");
+  EXPECT_EQ(Outcome(), "RUNNING ");
+  EXPECT_EQ(runner_->RunOnce(), 0u);  // 503: rescheduled, not resumed
+  EXPECT_EQ(runner_->RunOnce(), 0u);  // its backoff has not passed on the clock
+  manual_->Advance(std::chrono::seconds(2));
+  EXPECT_EQ(runner_->RunOnce(), 0u);  // 503 again
+  manual_->Advance(std::chrono::seconds(3));
+  EXPECT_EQ(runner_->RunOnce(), 1u);  // 200
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  EXPECT_EQ(CallLogAttempts(), 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'hi'"), 1);
+  const auto seen = stub.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  const std::string key = seen[0].headers.at("idempotency-key");
+  EXPECT_NE(key.find(":call"), std::string::npos) << key;
+  for (const auto& r : seen) EXPECT_EQ(r.headers.at("idempotency-key"), key);
+}
+
+TEST_F(HttpLaneTest, AlwaysFailingFailsAfterMaxAttempts) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) { return testing::HttpStub::Response{503, {}, ""}; });
+  Run(R"({"url":")" + stub.url() + R"(","retry":{"maxAttempts":2,"backoffMs":100}})");
+  EXPECT_EQ(runner_->RunOnce(), 0u);
+  manual_->Advance(std::chrono::seconds(1));
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "FAILED node 'call' (http_request): failed after 2 attempts; the last: the call answered HTTP 503");
+  EXPECT_EQ(stub.requests().size(), 2u);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"FAILED\"%'"), 1);
+}
+
+TEST_F(HttpLaneTest, NotFoundAndUnlistedHostsFailAtOnce) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) { return testing::HttpStub::Response{404, {}, ""}; });
+  Run(R"({"url":")" + stub.url() + R"(","retry":{"maxAttempts":5}})");
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "FAILED node 'call' (http_request): the call answered HTTP 404");
+  EXPECT_EQ(stub.requests().size(), 1u);
+}
+
+TEST_F(HttpLaneTest, AHostNotOnTheAllowlistFailsWithoutACall) {
+  Run(R"({"url":"http://example.invalid/x"})");
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_NE(Outcome().find("host 'example.invalid' is not in HUB_HTTP_ALLOWLIST"), std::string::npos) << Outcome();
 }
 
 }  // namespace

@@ -168,4 +168,13 @@ void InstallPoisonTrigger(const std::string& admin_url) {
   t.commit();
 }
 
+void SetWorkflowDefinition(const std::string& admin_url, const std::string& workflow_id, const std::string& nodes,
+                           const std::string& edges) {
+  pqxx::connection c(admin_url);
+  pqxx::work t(c);
+  t.exec_params("UPDATE automation_workflows SET nodes = $2::jsonb, edges = $3::jsonb WHERE id = $1", workflow_id, nodes,
+                edges);
+  t.commit();
+}
+
 }  // namespace hub::testing

@@ -50,4 +50,9 @@ class PgDatabase {
 // retries: a trigger, installed through `admin_url`.
 void InstallPoisonTrigger(const std::string& admin_url);
 
+// Replaces the React-Flow definition (nodes, edges as JSON text) of a seeded
+// workflow.
+void SetWorkflowDefinition(const std::string& admin_url, const std::string& workflow_id, const std::string& nodes,
+                           const std::string& edges);
+
 }  // namespace hub::testing

@@ -211,4 +211,12 @@ RunResult RunToCompletion(const ProcessOptions& options, std::chrono::millisecon
   return r;  // ~ChildProcess kills it if it is still running
 }
 
+int64_t PeakRssKb(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  return -1;
+}
+
 }  // namespace hub::testing

@@ -88,6 +88,9 @@ class ChildProcess {
 
 // Polls `cond` every `interval` until it returns true (-> true) or `deadline`
 // has passed (-> the result of one last call).
+// Peak resident set of a process (VmHWM from /proc), in kB; -1 when unreadable.
+int64_t PeakRssKb(pid_t pid);
+
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
              std::chrono::milliseconds interval = std::chrono::milliseconds(10));
 

@@ -25,6 +25,17 @@ std::shared_ptr<const CompiledWorkflow> DelayWorkflow(const std::string& delay_d
       "");
 }
 
+ResumePoint PointOf(const ExecutionResult& parked) {
+  ResumePoint p;
+  p.next_node = parked.next_node;
+  p.output_json = parked.output_json;
+  p.logs_json = parked.logs_json;
+  p.nodes_executed = parked.nodes_executed;
+  p.waited_until_us = parked.resume_at_us;
+  p.nodes_json = parked.nodes_json;
+  return p;
+}
+
 struct Exec {
   rapidjson::Document event;
   ExecutionResult result;
@@ -54,8 +65,7 @@ TEST(DelayNode, ParksTheExecutionWithTheNodeAndTheTimeToResume) {
 TEST(DelayNode, ResumesFromWhatItHadProducedAndFinishes) {
   auto wf = DelayWorkflow(R"({"ms":5000})");
   Exec parked(*wf);
-  const ResumePoint point{parked.result.next_node, parked.result.output_json, parked.result.logs_json,
-                          parked.result.nodes_executed, parked.result.resume_at_us};
+  const ResumePoint point = PointOf(parked.result);
   Exec resumed(*wf, &point, kNow + 6'000'000);
   EXPECT_EQ(resumed.result.status, ExecutionStatus::kCompleted) << resumed.result.error;
   EXPECT_EQ(resumed.result.output_json, R"({"a":"hello Ada","b":"hello Ada!"})");
@@ -102,8 +112,8 @@ TEST(DelayNode, BadDelaysFailTheExecutionWithTheReason) {
 TEST(DelayNode, AWorkflowChangedWhileWaitingFailsWithTheReason) {
   auto wf = DelayWorkflow(R"({"ms":5000})");
   Exec parked(*wf);
-  const ResumePoint gone{"no-such-node", parked.result.output_json, parked.result.logs_json,
-                         parked.result.nodes_executed, parked.result.resume_at_us};
+  ResumePoint gone = PointOf(parked.result);
+  gone.next_node = "no-such-node";
   Exec r(*wf, &gone, kNow + 6'000'000);
   EXPECT_EQ(r.result.status, ExecutionStatus::kFailed);
   EXPECT_NE(r.result.error.find("changed while the execution waited"), std::string::npos) << r.result.error;

@@ -1,0 +1,300 @@
+#include "clients/http_client.hpp"
+
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace hub::clients {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Runs one asynchronous operation to its end on `ioc`.
+beast::error_code Await(asio::io_context& ioc, const std::function<void(std::function<void(beast::error_code)>)>& op) {
+  beast::error_code result = asio::error::would_block;
+  op([&](beast::error_code ec) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
+HttpOutcome Fail(HttpOutcome::Kind kind, std::string why) {
+  HttpOutcome o;
+  o.kind = kind;
+  o.error = std::move(why);
+  return o;
+}
+
+int64_t RetryAfterMs(const http::response<http::string_body>& res) {
+  auto it = res.find(http::field::retry_after);
+  if (it == res.end()) return -1;
+  const std::string v(it->value());
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) return -1;  // HTTP dates not taken
+  return std::stoll(v) * 1000;
+}
+
+// One request to one already-checked address.
+template <class Stream>
+HttpOutcome Exchange(asio::io_context& ioc, Stream& stream, const http::request<http::string_body>& req,
+                     size_t max_body, Clock::time_point deadline, const std::string& what) {
+  beast::get_lowest_layer(stream).expires_at(deadline);
+  beast::error_code ec = Await(ioc, [&](auto done) {
+    http::async_write(stream, req, [done](beast::error_code e, size_t) { done(e); });
+  });
+  if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": sending the request failed: " + ec.message());
+  // The cap is checked here, as the body arrives: Boost 1.74's parser does
+  // not enforce its own body_limit (measured: a 5,000-byte body passed a
+  // 1,024-byte limit, and boost::none refused every body).
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  const std::string too_large = what + ": the response body is over " + std::to_string(max_body) + " bytes";
+  ec = Await(ioc, [&](auto done) {
+    http::async_read_header(stream, buffer, parser, [done](beast::error_code e, size_t) { done(e); });
+  });
+  if (!ec && parser.content_length() && *parser.content_length() > max_body)
+    return Fail(HttpOutcome::Kind::kRefused, too_large);
+  while (!ec && !parser.is_done()) {
+    ec = Await(ioc, [&](auto done) {
+      http::async_read_some(stream, buffer, parser, [done](beast::error_code e, size_t) { done(e); });
+    });
+    if (parser.get().body().size() > max_body) return Fail(HttpOutcome::Kind::kRefused, too_large);
+  }
+  if (ec == beast::error::timeout) return Fail(HttpOutcome::Kind::kRetryable, what + ": timed out");
+  if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": reading the response failed: " + ec.message());
+  const auto& res = parser.get();
+  HttpOutcome o;
+  o.kind = HttpOutcome::Kind::kResponse;
+  o.response.status = static_cast<int>(res.result_int());
+  for (const auto& f : res) o.response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  o.response.body = res.body();
+  o.retry_after_ms = RetryAfterMs(res);
+  return o;
+}
+
+}  // namespace
+
+bool ParseUrl(const std::string& url, ParsedUrl& out, std::string& why) {
+  std::string rest;
+  if (Lower(url.substr(0, 7)) == "http://") {
+    out.https = false;
+    rest = url.substr(7);
+  } else if (Lower(url.substr(0, 8)) == "https://") {
+    out.https = true;
+    rest = url.substr(8);
+  } else {
+    why = "only http:// and https:// URLs can be called";
+    return false;
+  }
+  const size_t slash = rest.find_first_of("/?#");
+  std::string authority = rest.substr(0, slash);
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (const size_t hash = out.target.find('#'); hash != std::string::npos) out.target.resize(hash);
+  if (out.target.empty() || out.target[0] != '/') out.target = "/" + out.target;
+  if (authority.find('@') != std::string::npos) {
+    why = "credentials in the URL are not allowed (use a header)";
+    return false;
+  }
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) {
+      why = "unterminated IPv6 address";
+      return false;
+    }
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        why = "bad authority";
+        return false;
+      }
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const size_t colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+  }
+  out.host = Lower(out.host);
+  if (out.host.empty()) {
+    why = "no host";
+    return false;
+  }
+  if (port.empty()) {
+    out.port = out.https ? 443 : 80;
+  } else {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535) {
+      why = "port '" + port + "' is not a number from 1 to 65535";
+      return false;
+    }
+    out.port = static_cast<uint16_t>(std::stoi(port));
+  }
+  for (char c : out.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      why = "the path holds a space or a control character (encode it)";
+      return false;
+    }
+  return true;
+}
+
+bool Allowed(const std::vector<std::string>& allowlist, const std::string& host, bool& exact) {
+  exact = false;
+  bool wildcard = false;
+  for (const auto& raw : allowlist) {
+    const std::string entry = Lower(raw);
+    if (entry == host) exact = true;
+    else if (entry.size() > 2 && entry.compare(0, 2, "*.") == 0 && host.size() > entry.size() - 1 &&
+             host.compare(host.size() - (entry.size() - 1), entry.size() - 1, entry.substr(1)) == 0)
+      wildcard = true;
+  }
+  return exact || wildcard;
+}
+
+bool InternalAddress(const std::string& address) {
+  beast::error_code ec;
+  auto a = asio::ip::make_address(address, ec);
+  if (ec) return true;  // not an address: never treat it as public
+  if (a.is_v6()) {
+    auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) return InternalAddress(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string());
+    const auto b = v6.to_bytes();
+    return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
+           (b[0] & 0xfe) == 0xfc;  // fc00::/7 unique local
+  }
+  const uint32_t v = a.to_v4().to_uint();
+  auto in = [&](uint32_t net, int bits) { return (v >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x7f000000, 8) || in(0xa9fe0000, 16) || in(0xac100000, 12) ||
+         in(0xc0a80000, 16) || in(0x64400000, 10) || in(0xe0000000, 4) || v == 0xffffffff;
+}
+
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {}
+
+HttpOutcome HttpClient::Send(const engine::HttpRequestSpec& request,
+                             const std::vector<std::pair<std::string, std::string>>& extra_headers) const {
+  std::string url = request.url;
+  std::string method = request.method;
+  std::string body = request.body;
+  // One deadline for the whole call, redirects included.
+  const auto deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  for (int hop = 0;; ++hop) {
+    ParsedUrl u;
+    std::string why;
+    if (!ParseUrl(url, u, why)) return Fail(HttpOutcome::Kind::kRefused, "URL " + url + ": " + why);
+    const std::string what = method + " " + url;
+    bool exact = false;
+    if (!Allowed(options_.allowlist, u.host, exact))
+      return Fail(HttpOutcome::Kind::kRefused,
+                  what + ": host '" + u.host + "' is not in HUB_HTTP_ALLOWLIST" + (hop ? " (after a redirect)" : ""));
+    asio::io_context ioc;
+    // Resolve, under the deadline.
+    tcp::resolver resolver(ioc);
+    tcp::resolver::results_type results;
+    asio::steady_timer timer(ioc, deadline);
+    beast::error_code ec = Await(ioc, [&](auto done) {
+      timer.async_wait([&](beast::error_code e) {
+        if (!e) resolver.cancel();
+      });
+      resolver.async_resolve(u.host, std::to_string(u.port), [&, done](beast::error_code e, tcp::resolver::results_type r) {
+        timer.cancel();
+        results = std::move(r);
+        done(e);
+      });
+    });
+    if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot resolve " + u.host + ": " + ec.message());
+    // Check the addresses, and connect only to the ones checked.
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& r : results) {
+      if (InternalAddress(r.endpoint().address().to_string()) && !exact)
+        return Fail(HttpOutcome::Kind::kRefused, what + ": " + u.host + " resolves to the internal address " +
+                                                     r.endpoint().address().to_string() +
+                                                     ", which is called only when listed exactly in HUB_HTTP_ALLOWLIST");
+      endpoints.push_back(r.endpoint());
+    }
+    http::request<http::string_body> req;
+    req.method(http::string_to_verb(method));
+    req.target(u.target);
+    req.version(11);
+    const bool default_port = u.port == (u.https ? 443 : 80);
+    req.set(http::field::host, (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) +
+                                   (default_port ? "" : ":" + std::to_string(u.port)));
+    req.set(http::field::user_agent, "hubworker");
+    for (const auto& [k, v] : request.headers) req.set(k, v);
+    for (const auto& [k, v] : extra_headers) req.set(k, v);
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+      req.body() = body;
+      if (req.find(http::field::content_type) == req.end() && !body.empty())
+        req.set(http::field::content_type, "application/json");
+      req.prepare_payload();
+    }
+    HttpOutcome outcome;
+    if (!u.https) {
+      beast::tcp_stream stream(ioc);
+      stream.expires_at(deadline);
+      ec = Await(ioc, [&](auto done) {
+        stream.async_connect(endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+      });
+      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
+      outcome = Exchange(ioc, stream, req, options_.max_response_bytes, deadline, what);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    } else {
+      asio::ssl::context tls(asio::ssl::context::tls_client);
+      tls.set_default_verify_paths();
+      if (!options_.ca_file.empty()) tls.load_verify_file(options_.ca_file, ec);
+      tls.set_verify_mode(asio::ssl::verify_peer);
+      beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
+      if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str()))
+        return Fail(HttpOutcome::Kind::kRefused, what + ": cannot set the TLS server name");
+      stream.set_verify_callback(asio::ssl::host_name_verification(u.host));
+      beast::get_lowest_layer(stream).expires_at(deadline);
+      ec = Await(ioc, [&](auto done) {
+        beast::get_lowest_layer(stream).async_connect(endpoints,
+                                                      [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+      });
+      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
+      ec = Await(ioc, [&](auto done) { stream.async_handshake(asio::ssl::stream_base::client, done); });
+      if (ec == beast::error::timeout) return Fail(HttpOutcome::Kind::kRetryable, what + ": TLS handshake timed out");
+      if (ec) return Fail(HttpOutcome::Kind::kRefused, what + ": TLS handshake failed: " + ec.message());
+      outcome = Exchange(ioc, stream, req, options_.max_response_bytes, deadline, what);
+    }
+    if (outcome.kind != HttpOutcome::Kind::kResponse) return outcome;
+    const int s = outcome.response.status;
+    if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return outcome;
+    std::string location;
+    for (const auto& [k, v] : outcome.response.headers)
+      if (Lower(k) == "location") location = v;
+    if (location.empty()) return outcome;
+    if (hop + 1 > options_.max_redirects)
+      return Fail(HttpOutcome::Kind::kRefused, what + ": more than " + std::to_string(options_.max_redirects) + " redirects");
+    if (location[0] == '/')
+      location = std::string(u.https ? "https://" : "http://") + (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) +
+                 ":" + std::to_string(u.port) + location;
+    url = location;
+    if (s == 303 || ((s == 301 || s == 302) && method == "POST")) {
+      method = "GET";
+      body.clear();
+    }
+  }
+}
+
+}  // namespace hub::clients

@@ -1,0 +1,47 @@
+#pragma once
+// A local HTTP/1.1 server for tests of outside calls: listens on 127.0.0.1
+// (a free port), answers each request with what the test's handler returns
+// (after an optional delay, to play a slow service), and records every
+// request it received.  One thread per connection; closes after each answer.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace hub::testing {
+
+class HttpStub {
+ public:
+  struct Request {
+    std::string method, target, body;
+    std::map<std::string, std::string> headers;  // names lower case
+  };
+  struct Response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    int delay_ms = 0;
+  };
+  using Handler = std::function<Response(const Request&)>;
+
+  explicit HttpStub(Handler handler);
+  ~HttpStub();
+  HttpStub(const HttpStub&) = delete;
+  HttpStub& operator=(const HttpStub&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::vector<Request> requests() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace hub::testing

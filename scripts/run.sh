@@ -56,7 +56,13 @@ BEFORE=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM processed_eve
 HUB_KAFKA_BROKERS="$BROKERS" "$BIN" demo --events 20
 for _ in $(seq 1 300); do
   NOW=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM processed_events")
-  (( NOW - BEFORE >= 21 )) && break
+  (( NOW - BEFORE >= 23 )) && break
+  sleep 0.1
+done
+# The waiting workflow's executions finish about two seconds later.
+for _ in $(seq 1 100); do
+  RUNNING=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM execution_steps")
+  (( RUNNING == 0 )) && break
   sleep 0.1
 done
 

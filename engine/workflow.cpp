@@ -2,6 +2,7 @@
 
 #include <map>
 #include <queue>
+#include <tuple>
 #include <stdexcept>
 
 #include <rapidjson/stringbuffer.h>
@@ -16,6 +17,11 @@ namespace {
 // Definitions are parsed and walked by recursive code (RapidJSON's parser,
 // writer and CopyFrom): the same bound as events (consumers/envelope.cpp).
 constexpr int kMaxDefinitionDepth = 128;
+
+// The separator before a step log entry.
+void Sep(std::string& logs) {
+  if (!logs.empty() && logs.back() != '[') logs += ',';
+}
 
 size_t Utf8Chars(std::string_view s) {
   size_t n = 0;
@@ -78,6 +84,9 @@ void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledSt
     if (Utf8Chars(step.notification_type) > kMaxNotificationTypeChars)
       throw std::invalid_argument("notification node '" + step.node_id + "': notificationType has more than " +
                                   std::to_string(kMaxNotificationTypeChars) + " characters");
+  } else if (type == "condition") {
+    step.kind = StepKind::kCondition;
+    step.condition = CompileCondition(step.node_id, data);
   } else if (type == "http_request") {
     step.kind = StepKind::kHttpRequest;
     step.http = CompileHttpNode(step.node_id, data);
@@ -115,6 +124,7 @@ void CompileGraph(const rapidjson::Value& nodes, const rapidjson::Value& edges, 
     order_ids.push_back(id);
   }
   std::map<std::string, std::vector<std::string>> out_edges;
+  std::vector<std::tuple<std::string, std::string, std::string>> handled_edges;  // source, target, handle
   std::map<std::string, int> indegree;
   for (const auto& id : order_ids) indegree[id] = 0;
   for (const auto& e : edges.GetArray()) {
@@ -122,6 +132,7 @@ void CompileGraph(const rapidjson::Value& nodes, const rapidjson::Value& edges, 
     if (!by_id.count(s) || !by_id.count(t))
       throw std::invalid_argument("edge '" + StringMember(e, "id") + "' connects unknown nodes '" + s + "' -> '" + t + "'");
     out_edges[s].push_back(t);
+    handled_edges.emplace_back(s, t, StringMember(e, "sourceHandle"));
     ++indegree[t];
   }
   std::vector<std::string> starts;
@@ -164,6 +175,17 @@ void CompileGraph(const rapidjson::Value& nodes, const rapidjson::Value& edges, 
       if (--indeg[t] == 0) ready.push(t);
   }
   if (emitted != indeg.size()) throw std::invalid_argument("the workflow graph has a cycle");
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < wf.steps.size(); ++i) index_of[wf.steps[i].node_id] = i;
+  for (const auto& [s, t, handle] : handled_edges) {
+    auto from = index_of.find(s), to = index_of.find(t);
+    if (from == index_of.end() || to == index_of.end()) continue;  // not reachable from the trigger
+    const bool from_condition = wf.steps[from->second].kind == StepKind::kCondition;
+    if (from_condition && !handle.empty() && handle != "true" && handle != "false")
+      throw std::invalid_argument("edge from condition '" + s + "' has sourceHandle '" + handle +
+                                  "'; it must be \"true\" or \"false\"");
+    wf.steps[to->second].incoming.push_back({from->second, from_condition ? handle : std::string()});
+  }
 }
 
 void AppendValue(const rapidjson::Value& v, std::string& out) {
@@ -180,6 +202,7 @@ const char* StepTypeName(StepKind k) {
     case StepKind::kNotification: return "notification";
     case StepKind::kDelay: return "delay";
     case StepKind::kHttpRequest: return "http_request";
+    case StepKind::kCondition: return "condition";
   }
   return "unknown";
 }
@@ -354,7 +377,7 @@ void FailExecution(const CompiledStep* step, size_t node_start, std::string_view
   error += why;
   error = Excerpt(error, kMaxErrorBytes);
   if (step) {
-    if (out.nodes_executed > 0) logs += ',';
+    Sep(logs);
     logs += "{\"nodeId\":";
     common::AppendJsonString(logs, step->node_id);
     logs += ",\"type\":\"";
@@ -369,6 +392,43 @@ void FailExecution(const CompiledStep* step, size_t node_start, std::string_view
   out.error = std::move(error);
   out.output_json = "{}";
   out.notifications.clear();
+}
+
+}  // namespace
+
+namespace {
+
+enum : uint8_t { kNotReached, kRan, kSkipped };
+
+// What became of each step before the execution parked, read back from its
+// step log: which ran, which were skipped, and each condition's result.
+void RestoreFates(const CompiledWorkflow& wf, std::string_view logs_json, std::vector<uint8_t>& fate,
+                  std::vector<int8_t>& verdict) {
+  rapidjson::Document logs;
+  logs.Parse(logs_json.data(), logs_json.size());
+  if (!logs.IsArray()) return;
+  for (const auto& entry : logs.GetArray()) {
+    if (!entry.IsObject() || !entry.HasMember("nodeId") || !entry["nodeId"].IsString()) continue;
+    const std::string_view id(entry["nodeId"].GetString(), entry["nodeId"].GetStringLength());
+    for (size_t i = 0; i < wf.steps.size(); ++i) {
+      if (wf.steps[i].node_id != id) continue;
+      const auto status = entry.FindMember("status");
+      const bool skipped = status != entry.MemberEnd() && status->value.IsString() &&
+                           std::string_view(status->value.GetString()) == "SKIPPED";
+      fate[i] = skipped ? kSkipped : kRan;
+      const auto result = entry.FindMember("result");
+      if (result != entry.MemberEnd() && result->value.IsBool()) verdict[i] = result->value.GetBool() ? 1 : 0;
+    }
+  }
+}
+
+// Whether one of the edges into `step` is taken.
+bool Reached(const CompiledStep& step, const std::vector<uint8_t>& fate, const std::vector<int8_t>& verdict) {
+  if (step.incoming.empty()) return true;  // an entry point
+  for (const auto& in : step.incoming)
+    if (fate[in.from] == kRan && (in.handle.empty() || verdict[in.from] == (in.handle == "true" ? 1 : 0)))
+      return true;
+  return false;
 }
 
 }  // namespace
@@ -420,7 +480,10 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
   std::string& logs = out.logs_json;
   logs.assign("[");
   size_t first = 0;
+  std::vector<uint8_t> fate(wf.steps.size(), kNotReached);
+  std::vector<int8_t> verdict(wf.steps.size(), -1);
   if (resume) {
+    RestoreFates(wf, resume->logs_json, fate, verdict);
     // The delay at next_node is over: it completes now, and the execution
     // goes on with the node after it, from what it had produced.
     size_t at = wf.steps.size();
@@ -450,7 +513,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
       FailExecution(&waited, node_start, resume->node_error, out);
       return;
     }
-    if (out.nodes_executed > 0) logs += ',';
+    Sep(logs);
     logs += "{\"nodeId\":";
     common::AppendJsonString(logs, waited.node_id);
     logs += ",\"type\":\"";
@@ -478,16 +541,28 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     }
     logs += '}';
     ++out.nodes_executed;
+    fate[at] = kRan;
     first = at + 1;
   }
   for (size_t k = first; k < wf.steps.size(); ++k) {
     const CompiledStep& step = wf.steps[k];
     const size_t node_start = logs.size();
+    if (!Reached(step, fate, verdict)) {
+      // On a branch not taken (or behind one): recorded, not run.
+      Sep(logs);
+      logs += "{\"nodeId\":";
+      common::AppendJsonString(logs, step.node_id);
+      logs += ",\"type\":\"";
+      logs += StepTypeName(step.kind);
+      logs += "\",\"status\":\"SKIPPED\"}";
+      fate[k] = kSkipped;
+      continue;
+    }
     // Every failure is this execution's own: the definition and the event
     // are the same on every retry.  Out of memory included: the budget keeps
     // an execution far below what the process has.
     try {
-      if (out.nodes_executed > 0) logs += ',';
+      Sep(logs);
       logs += "{\"nodeId\":";
       common::AppendJsonString(logs, step.node_id);
       logs += ",\"type\":\"";
@@ -511,6 +586,17 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
           AppendDelayLog(until, logs);
           break;
         }
+        case StepKind::kCondition: {
+          const bool holds = EvaluateCondition(*step.condition, ctx);
+          verdict[k] = holds ? 1 : 0;
+          logs += holds ? ",\"result\":true" : ",\"result\":false";
+          if (wf.keeps_node_outputs) {
+            rapidjson::Value result(rapidjson::kObjectType);
+            result.AddMember("result", holds, nodes.GetAllocator());
+            SetNodeOutput(nodes, step.node_id, result);
+          }
+          break;
+        }
         case StepKind::kHttpRequest:
           // The call is made by a step runner, outside any transaction; the
           // request is rendered now, from the state it depends on.
@@ -520,6 +606,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
       }
       logs += '}';
       ++out.nodes_executed;
+      fate[k] = kRan;
     } catch (const ExecutionError& e) {
       FailExecution(&step, node_start, e.what(), out);
       return;

@@ -24,6 +24,7 @@
 
 #include <rapidjson/document.h>
 
+#include "engine/condition.hpp"
 #include "engine/http_step.hpp"
 #include "engine/limits.hpp"
 #include "engine/template.hpp"
@@ -33,7 +34,7 @@ namespace hub::engine {
 enum class ExecutionStatus { kCompleted, kFailed, kCancelled, kRunning };
 const char* ToString(ExecutionStatus s);  // "COMPLETED", ...
 
-enum class StepKind { kTrigger, kTransform, kNotification, kDelay, kHttpRequest };
+enum class StepKind { kTrigger, kTransform, kNotification, kDelay, kHttpRequest, kCondition };
 
 struct CompiledStep {
   std::string node_id;
@@ -43,6 +44,16 @@ struct CompiledStep {
   int64_t delay_ms = -1;                                   // delay: data.ms (-1: until is used)
   Template until;                                          // delay: data.until
   std::shared_ptr<const HttpNodeConfig> http;              // http_request
+  std::shared_ptr<const ConditionConfig> condition;        // condition
+  // Edges into this node: from the step at `from` (an index into steps),
+  // taken when that step ran and, for a condition, its result matches
+  // `handle` ("true"/"false"; empty: always).  A node none of whose edges is
+  // taken is skipped; a join runs when any branch reaching it ran.
+  struct Incoming {
+    size_t from = 0;
+    std::string handle;
+  };
+  std::vector<Incoming> incoming;
   std::string notification_type = "info";
 };
 

@@ -481,16 +481,19 @@ TEST_F(DelayLaneTest, AStepWhoseClaimWasLostIsTakenAgainAfterTheLease) {
 class HttpLaneTest : public LaneHarness {
  protected:
   void Run(const std::string& http_data) {
+    RunDefinition(R"([{"id":"t","type":"trigger"},{"id":"call","type":"http_request","data":)" + http_data + R"(},
+                      {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
+                       "message":"{{nodes.call.output.body.greeting}}"}}])",
+                  R"([{"source":"t","target":"call"},{"source":"call","target":"n"}])");
+  }
+
+  void RunDefinition(const std::string& nodes, const std::string& edges) {
     worker::SeedOptions o;
     o.organization_id = "org_a";
     o.user_id = "user_a";
     o.workflows = 1;
     const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
-    testing::SetWorkflowDefinition(db_.admin_url(), wf,
-                  R"([{"id":"t","type":"trigger"},{"id":"call","type":"http_request","data":)" + http_data + R"(},
-                      {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
-                       "message":"{{nodes.call.output.body.greeting}}"}}])",
-                  R"([{"source":"t","target":"call"},{"source":"call","target":"n"}])");
+    testing::SetWorkflowDefinition(db_.admin_url(), wf, nodes, edges);
     kafka_.CreateTopic(kTopic, 1);
     testing::TestProducer producer(kafka_.bootstraps());
     producer.Produce(kTopic, wf, worker::MakeWorkflowTriggered("h-1", "org_a", wf, "Ada"),
@@ -576,6 +579,39 @@ TEST_F(HttpLaneTest, AHostNotOnTheAllowlistFailsWithoutACall) {
   Run(R"({"url":"http://example.invalid/x"})");
   EXPECT_EQ(runner_->RunOnce(), 1u);
   EXPECT_NE(Outcome().find("host 'example.invalid' is not in HUB_HTTP_ALLOWLIST"), std::string::npos) << Outcome();
+}
+
+TEST_F(HttpLaneTest, TwoCallsOnParallelBranchesAConditionAndAJoin) {
+  testing::HttpStub stub([](const testing::HttpStub::Request& r) {
+    const std::string body = r.target == "/price" ? R"({"price":250})" : R"({"name":"Ada"})";
+    return testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, body};
+  });
+  RunDefinition(
+      R"([{"id":"t","type":"trigger"},
+          {"id":"price","type":"http_request","data":{"url":")" + stub.url("/price") + R"("}},
+          {"id":"user","type":"http_request","data":{"url":")" + stub.url("/user") + R"("}},
+          {"id":"big","type":"condition","data":{"conditions":[
+             {"left":"{{nodes.price.output.body.price}}","op":">","right":100}]}},
+          {"id":"cheap","type":"transform","data":{"fields":{"deal":"cheap"}}},
+          {"id":"dear","type":"transform","data":{"fields":{"deal":"dear"}}},
+          {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
+             "message":"{{nodes.user.output.body.name}}: {{output.deal}}"}}])",
+      R"([{"source":"t","target":"price"},{"source":"t","target":"user"},{"source":"price","target":"big"},
+          {"source":"big","sourceHandle":"true","target":"dear"},{"source":"big","sourceHandle":"false","target":"cheap"},
+          {"source":"dear","target":"n"},{"source":"cheap","target":"n"},{"source":"user","target":"n"}])");
+  // Each call parks the execution once; the runner resumes it after each.
+  for (int round = 0; round < 4 && Outcome() != "COMPLETED "; ++round) runner_->RunOnce();
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  EXPECT_EQ(stub.requests().size(), 2u);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'Ada: dear'"), 1);
+  pqxx::connection c(db_.admin_url());
+  pqxx::nontransaction q(c);
+  const auto row = q.exec1("SELECT string_agg(e->>'nodeId' || '=' || (e->>'status'), ' ' ORDER BY i) "
+                           "FROM workflow_executions, jsonb_array_elements(logs) WITH ORDINALITY AS l(e, i)");
+  EXPECT_EQ(row[0].as<std::string>(),
+            "t=COMPLETED price=COMPLETED user=COMPLETED big=COMPLETED dear=COMPLETED cheap=SKIPPED n=COMPLETED");
+  EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 6);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"COMPLETED\"%'"), 1);
 }
 
 }  // namespace

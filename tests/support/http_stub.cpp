@@ -2,10 +2,21 @@
 
 #include <chrono>
 
+#include <cstdio>
+#include <stdexcept>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace hub::testing {
 namespace {
@@ -24,8 +35,25 @@ struct HttpStub::Impl {
   std::vector<Request> requests;
   std::vector<std::thread> connections;
   std::atomic<bool> stopping{false};
+  std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
   void Serve(tcp::socket socket) {
+    if (!tls) {
+      Exchange(socket);
+      beast::error_code ec;
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      return;
+    }
+    beast::ssl_stream<tcp::socket> stream(std::move(socket), *tls);
+    beast::error_code ec;
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) return;  // e.g. the client refused our certificate
+    Exchange(stream);
+    stream.shutdown(ec);
+  }
+
+  template <class Stream>
+  void Exchange(Stream& socket) {
     beast::error_code ec;
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
@@ -52,9 +80,49 @@ struct HttpStub::Impl {
     res.keep_alive(false);
     res.prepare_payload();
     http::write(socket, res, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
   }
 };
+
+HttpStub::HttpStub(Handler handler, const std::string& cert_file, const std::string& key_file)
+    : HttpStub(std::move(handler)) {
+  impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  impl_->tls->use_certificate_chain_file(cert_file);
+  impl_->tls->use_private_key_file(key_file, asio::ssl::context::pem);
+  tls_ = true;
+}
+
+void WriteSelfSignedCertificate(const std::string& cert_file, const std::string& key_file) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* cert = X509_new();
+  if (!key || !cert) throw std::runtime_error("openssl: cannot make a key or certificate");
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  for (const char* ext : {"subjectAltName", "basicConstraints"}) {
+    const char* value = std::string(ext) == "subjectAltName" ? "DNS:localhost,IP:127.0.0.1" : "critical,CA:TRUE";
+    X509_EXTENSION* e = X509V3_EXT_conf(nullptr, &ctx, ext, value);
+    if (!e) throw std::runtime_error(std::string("openssl: extension ") + ext);
+    X509_add_ext(cert, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  X509_sign(cert, key, EVP_sha256());
+  std::FILE* c = std::fopen(cert_file.c_str(), "w");
+  std::FILE* k = std::fopen(key_file.c_str(), "w");
+  if (!c || !k) throw std::runtime_error("cannot write " + cert_file + " or " + key_file);
+  PEM_write_X509(c, cert);
+  PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(c);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
 
 HttpStub::HttpStub(Handler handler) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);

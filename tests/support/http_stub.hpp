@@ -30,18 +30,28 @@ class HttpStub {
   using Handler = std::function<Response(const Request&)>;
 
   explicit HttpStub(Handler handler);
+  // HTTPS with this certificate and key (PEM files).
+  HttpStub(Handler handler, const std::string& cert_file, const std::string& key_file);
   ~HttpStub();
   HttpStub(const HttpStub&) = delete;
   HttpStub& operator=(const HttpStub&) = delete;
 
   uint16_t port() const { return port_; }
-  std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path = "/") const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
+  }
   std::vector<Request> requests() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;
+  bool tls_ = false;
 };
+
+// A self-signed certificate for "localhost" and 127.0.0.1 (both as subject
+// alternative names), written as PEM to `cert_file` and `key_file`.  Throws
+// std::runtime_error when OpenSSL fails.
+void WriteSelfSignedCertificate(const std::string& cert_file, const std::string& key_file);
 
 }  // namespace hub::testing

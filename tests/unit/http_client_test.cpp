@@ -125,5 +125,26 @@ TEST(HttpClient, DeadlinesBodiesAndRetryAfter) {
   EXPECT_EQ(refused.kind, HttpOutcome::Kind::kRetryable);
 }
 
+TEST(HttpClient, HttpsVerifiesThePeerAgainstTrustedCertificates) {
+  const std::string dir = ::testing::TempDir();
+  const std::string cert = dir + "/hub-stub-cert.pem", key = dir + "/hub-stub-key.pem";
+  testing::WriteSelfSignedCertificate(cert, key);
+  HttpStub stub([](const HttpStub::Request&) { return HttpStub::Response{200, {}, "over tls"}; }, cert, key);
+  ASSERT_EQ(stub.url().rfind("https://", 0), 0u);
+  // Not trusted by the system store: the handshake fails, the node would fail.
+  const HttpOutcome untrusted = Client({"127.0.0.1"}).Send(Get(stub.url()));
+  EXPECT_EQ(untrusted.kind, HttpOutcome::Kind::kRefused);
+  EXPECT_NE(untrusted.error.find("TLS handshake failed"), std::string::npos) << untrusted.error;
+  // Trusted (HUB_HTTP_CA_FILE), and the name matches the certificate.
+  HttpClientOptions o;
+  o.allowlist = {"127.0.0.1", "localhost"};
+  o.ca_file = cert;
+  const HttpOutcome ok = HttpClient(o).Send(Get(stub.url()));
+  ASSERT_EQ(ok.kind, HttpOutcome::Kind::kResponse) << ok.error;
+  EXPECT_EQ(ok.response.body, "over tls");
+  const HttpOutcome by_name = HttpClient(o).Send(Get("https://localhost:" + std::to_string(stub.port()) + "/"));
+  ASSERT_EQ(by_name.kind, HttpOutcome::Kind::kResponse) << by_name.error;
+}
+
 }  // namespace
 }  // namespace hub::clients

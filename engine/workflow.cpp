@@ -1,5 +1,6 @@
 #include "engine/workflow.hpp"
 
+#include <algorithm>
 #include <map>
 #include <queue>
 #include <tuple>
@@ -402,8 +403,7 @@ enum : uint8_t { kNotReached, kRan, kSkipped };
 
 // What became of each step before the execution parked, read back from its
 // step log: which ran, which were skipped, and each condition's result.
-void RestoreFates(const CompiledWorkflow& wf, std::string_view logs_json, std::vector<uint8_t>& fate,
-                  std::vector<int8_t>& verdict) {
+void RestoreFates(const CompiledWorkflow& wf, std::string_view logs_json, uint8_t* fate, int8_t* verdict) {
   rapidjson::Document logs;
   logs.Parse(logs_json.data(), logs_json.size());
   if (!logs.IsArray()) return;
@@ -423,7 +423,7 @@ void RestoreFates(const CompiledWorkflow& wf, std::string_view logs_json, std::v
 }
 
 // Whether one of the edges into `step` is taken.
-bool Reached(const CompiledStep& step, const std::vector<uint8_t>& fate, const std::vector<int8_t>& verdict) {
+bool Reached(const CompiledStep& step, const uint8_t* fate, const int8_t* verdict) {
   if (step.incoming.empty()) return true;  // an entry point
   for (const auto& in : step.incoming)
     if (fate[in.from] == kRan && (in.handle.empty() || verdict[in.from] == (in.handle == "true" ? 1 : 0)))
@@ -480,8 +480,23 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
   std::string& logs = out.logs_json;
   logs.assign("[");
   size_t first = 0;
-  std::vector<uint8_t> fate(wf.steps.size(), kNotReached);
-  std::vector<int8_t> verdict(wf.steps.size(), -1);
+  // On the stack for workflows of up to 64 nodes (the hot path allocates
+  // nothing for them).
+  constexpr size_t kInline = 64;
+  uint8_t fate_inline[kInline];
+  int8_t verdict_inline[kInline];
+  std::vector<uint8_t> fate_heap;
+  std::vector<int8_t> verdict_heap;
+  uint8_t* fate = fate_inline;
+  int8_t* verdict = verdict_inline;
+  if (wf.steps.size() > kInline) {
+    fate_heap.resize(wf.steps.size());
+    verdict_heap.resize(wf.steps.size());
+    fate = fate_heap.data();
+    verdict = verdict_heap.data();
+  }
+  std::fill(fate, fate + wf.steps.size(), static_cast<uint8_t>(kNotReached));
+  std::fill(verdict, verdict + wf.steps.size(), static_cast<int8_t>(-1));
   if (resume) {
     RestoreFates(wf, resume->logs_json, fate, verdict);
     // The delay at next_node is over: it completes now, and the execution

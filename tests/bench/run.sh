@@ -44,7 +44,10 @@
 #                                two: this machine's speed swings by up to half within minutes (PERFORMANCE.md),
 #                                so a ceiling measured ten minutes later says little about the run.  0 = off
 #   BENCH_ADJACENT_SECONDS=10    length of each adjacent pgbench
-#   BENCH_SCENARIOS="throughput latency backlog pgbench"
+#   BENCH_SCENARIOS="throughput latency backlog pgbench w2"
+#   BENCH_W2_EVENTS=20000        executions of each W2 full-speed run (trigger -> http_request to a
+#   BENCH_W2_WORKERS="1 3"       local stub answering after BENCH_W2_DELAY_MS=1 -> notification), and the
+#   BENCH_W2_RATE=500            fixed rate of the W2 latency run (BENCH_LATENCY_SECONDS long)
 #   BENCH_FSYNC_TEST=1           run pg_test_fsync once (machine facts)
 #   BENCH_HALF_LINGER_MS=20      the generator's linger.ms in the half-max-rate run.  Its latencies
 #                                include it (an event's time is taken before it is produced), but
@@ -88,7 +91,11 @@ PGB_CLIENTS=${BENCH_PGBENCH_CLIENTS:-"1 2 4"}
 PGB_RELAY_CLIENTS=${BENCH_PGBENCH_RELAY_CLIENTS:-""}
 ADJACENT=${BENCH_ADJACENT_CEILING:-1}
 ADJ_SECONDS=${BENCH_ADJACENT_SECONDS:-10}
-SCENARIOS=${BENCH_SCENARIOS:-"throughput latency backlog pgbench"}
+SCENARIOS=${BENCH_SCENARIOS:-"throughput latency backlog pgbench w2"}
+W2_EVENTS=${BENCH_W2_EVENTS:-20000}
+W2_WORKERS=${BENCH_W2_WORKERS:-"1 3"}
+W2_RATE=${BENCH_W2_RATE:-500}
+W2_DELAY_MS=${BENCH_W2_DELAY_MS:-1}
 FSYNC_TEST=${BENCH_FSYNC_TEST:-1}
 BUILD=${BENCH_BUILD_DIR:-build-bench}
 OUT=${BENCH_OUT:-.local/bench/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -180,7 +187,7 @@ fresh_db() {
   psql -X -q "$ADMIN_URL" -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS hub_bench WITH (FORCE)" \
     -c "CREATE DATABASE hub_bench OWNER hub" >&2
   HUB_DATABASE_URL="$HUB_URL" "$BIN" migrate >"$1/migrate.log" 2>&1 || { cat "$1/migrate.log" >&2; return 1; }
-  "$BENCH" seed --database-url "$HUB_URL" 2>>"$1/bench.log"
+  "$BENCH" seed --database-url "$HUB_URL" ${W2_URL:+--w2-url "$W2_URL"} 2>>"$1/bench.log"
   psql -X -q "$DB_ADMIN_URL" -c "VACUUM ANALYZE" -c "CHECKPOINT" >&2
   if [ "$PG_STATEMENTS" = 1 ]; then
     psql -X -q "$DB_ADMIN_URL" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
@@ -458,6 +465,40 @@ if has backlog; then
   fi
   stop_broker
   adjacent_ceiling "$dir" "backlog of $BACKLOG, 1 worker" after
+fi
+
+if has w2; then
+  # W2: every execution parks at its http_request, is claimed by a step
+  # runner, calls the stub and is resumed.
+  dir=$OUT/w2-stub
+  mkdir -p "$dir"
+  "$BENCH" stub --delay-ms "$W2_DELAY_MS" >"$dir/stub.out" 2>"$dir/stub.log" &
+  STUB_PID=$!
+  for ((i = 0; i < 100; i++)); do W2_URL=$(head -n 1 "$dir/stub.out" 2>/dev/null || true); [ -n "$W2_URL" ] && break; sleep 0.1; done
+  export HUB_HTTP_ALLOWLIST=127.0.0.1
+  for w in $W2_WORKERS; do
+    dir=$OUT/w2-$w
+    mkdir -p "$dir"
+    fresh_db "$dir"
+    start_broker "$dir"
+    run_load "$dir" "W2 full speed, $w worker(s)" "$w" --events "$W2_EVENTS" --linger-ms "$FULL_LINGER_MS" ||
+      say "FAILED: W2 full speed, $w worker(s) (logs in $dir)"
+    scrape_metrics "$dir"
+    stop_workers
+    stop_broker
+  done
+  dir=$OUT/w2-rate
+  mkdir -p "$dir"
+  fresh_db "$dir"
+  start_broker "$dir"
+  run_load "$dir" "W2 fixed rate $W2_RATE/s, 1 worker" 1 --events $((W2_RATE * LAT_SECONDS)) --rate "$W2_RATE" \
+    --fetch-wait-ms "$READER_FETCH_WAIT_MS" || say "FAILED: W2 fixed rate (logs in $dir)"
+  scrape_metrics "$dir"
+  stop_workers
+  stop_broker
+  unset HUB_HTTP_ALLOWLIST W2_URL
+  kill -TERM "$STUB_PID" 2>/dev/null || true
+  wait "$STUB_PID" 2>/dev/null || true
 fi
 
 if has pgbench; then

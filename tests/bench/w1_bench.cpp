@@ -67,6 +67,8 @@
 #include "common/json_text.hpp"
 #include "engine/cloud_event.hpp"
 #include "engine/workflow.hpp"
+#include "store/connection.hpp"
+#include "tests/support/http_stub.hpp"
 #include "worker/seed.hpp"
 
 namespace {
@@ -804,7 +806,43 @@ int Seed(const Args& a) {
   o.workflows = static_cast<int>(a.num("workflows", 100));
   o.with_inactive = false;
   auto ids = hub::worker::SeedOrganization(a.need("database-url"), o);
-  Log("seeded organisation " + o.organization_id + " with " + std::to_string(ids.size()) + " W1 workflows");
+  const std::string w2_url = a.str("w2-url", "");
+  if (!w2_url.empty()) {
+    // W2: trigger -> http_request (the stub) -> notification; every execution
+    // parks, is claimed, calls out and is resumed.
+    pqxx::connection conn(a.need("database-url"));
+    pqxx::work t(conn);
+    hub::store::SetTenant(t, o.organization_id);
+    t.exec_params(
+        "UPDATE automation_workflows SET nodes = $1::jsonb, edges = $2::jsonb",
+        R"([{"id":"trigger","type":"trigger"},{"id":"call","type":"http_request","data":{"url":")" + w2_url +
+            R"(","timeoutMs":5000}},{"id":"notify","type":"notification","data":{"userId":"user_bench",)"
+            R"("title":"W2","message":"{{nodes.call.output.body.ok}} {{input.name}}"}}])",
+        R"([{"source":"trigger","target":"call"},{"source":"call","target":"notify"}])");
+    t.commit();
+  }
+  Log("seeded organisation " + o.organization_id + " with " + std::to_string(ids.size()) +
+      (w2_url.empty() ? " W1 workflows" : " W2 workflows calling " + w2_url));
+  return 0;
+}
+
+// An HTTP service on 127.0.0.1 for W2: answers {"ok":true} after --delay-ms;
+// prints its URL on the first line, runs until SIGTERM/SIGINT.
+int Stub(const Args& a) {
+  const int delay_ms = static_cast<int>(a.num("delay-ms", 1));
+  hub::testing::HttpStub stub(
+      [delay_ms](const hub::testing::HttpStub::Request&) {
+        return hub::testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, R"({"ok":true})", delay_ms};
+      },
+      /*record=*/false);
+  std::cout << stub.url("/w2") << std::endl;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
   return 0;
 }
 
@@ -1295,6 +1333,7 @@ int main(int argc, char** argv) {
     if (a.command == "await") return Await(a);
     if (a.command == "pgbench-script") return PgbenchScript(a);
     if (a.command == "summary") return Summary(a);
+    if (a.command == "stub") return Stub(a);
     throw std::invalid_argument("unknown subcommand '" + a.command + "'");
   } catch (const std::exception& e) {
     std::cerr << "hub_bench_w1: " << e.what() << std::endl;

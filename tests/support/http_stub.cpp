@@ -33,7 +33,9 @@ struct HttpStub::Impl {
   std::thread accept_thread;
   std::mutex mu;
   std::vector<Request> requests;
-  std::vector<std::thread> connections;
+  bool record = true;
+  int active = 0;  // connections being served (under mu)
+  std::condition_variable idle;
   std::atomic<bool> stopping{false};
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
@@ -68,7 +70,7 @@ struct HttpStub::Impl {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.headers[name] = std::string(f.value());
     }
-    {
+    if (record) {
       std::lock_guard<std::mutex> l(mu);
       requests.push_back(r);
     }
@@ -124,6 +126,8 @@ void WriteSelfSignedCertificate(const std::string& cert_file, const std::string&
   EVP_PKEY_free(key);
 }
 
+HttpStub::HttpStub(Handler handler, bool record) : HttpStub(std::move(handler)) { impl_->record = record; }
+
 HttpStub::HttpStub(Handler handler) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
@@ -139,8 +143,15 @@ HttpStub::HttpStub(Handler handler) : impl_(std::make_unique<Impl>()) {
       impl->acceptor.accept(socket, ec);
       if (impl->stopping) return;
       if (ec) continue;
-      std::lock_guard<std::mutex> l(impl->mu);
-      impl->connections.emplace_back([impl, s = std::move(socket)]() mutable { impl->Serve(std::move(s)); });
+      {
+        std::lock_guard<std::mutex> l(impl->mu);
+        ++impl->active;
+      }
+      std::thread([impl, s = std::move(socket)]() mutable {
+        impl->Serve(std::move(s));
+        std::lock_guard<std::mutex> l(impl->mu);
+        if (--impl->active == 0) impl->idle.notify_all();
+      }).detach();
     }
   });
 }
@@ -153,12 +164,8 @@ HttpStub::~HttpStub() {
   poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
   impl_->accept_thread.join();
   impl_->acceptor.close(ec);
-  std::vector<std::thread> connections;
-  {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    connections.swap(impl_->connections);
-  }
-  for (auto& t : connections) t.join();
+  std::unique_lock<std::mutex> l(impl_->mu);
+  impl_->idle.wait(l, [&] { return impl_->active == 0; });
 }
 
 std::vector<HttpStub::Request> HttpStub::requests() const {

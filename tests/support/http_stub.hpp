@@ -2,8 +2,10 @@
 // A local HTTP/1.1 server for tests of outside calls: listens on 127.0.0.1
 // (a free port), answers each request with what the test's handler returns
 // (after an optional delay, to play a slow service), and records every
-// request it received.  One thread per connection; closes after each answer.
+// request it received.  One thread per connection (detached; the destructor
+// waits for them); closes after each answer.
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +32,8 @@ class HttpStub {
   using Handler = std::function<Response(const Request&)>;
 
   explicit HttpStub(Handler handler);
+  // `record` false: requests() stays empty (a benchmark's long run).
+  HttpStub(Handler handler, bool record);
   // HTTPS with this certificate and key (PEM files).
   HttpStub(Handler handler, const std::string& cert_file, const std::string& key_file);
   ~HttpStub();

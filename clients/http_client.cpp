@@ -206,29 +206,37 @@ HttpOutcome HttpClient::Send(const engine::HttpRequestSpec& request,
       return Fail(HttpOutcome::Kind::kRefused,
                   what + ": host '" + u.host + "' is not in HUB_HTTP_ALLOWLIST" + (hop ? " (after a redirect)" : ""));
     asio::io_context ioc;
-    // Resolve, under the deadline.
-    tcp::resolver resolver(ioc);
-    tcp::resolver::results_type results;
-    asio::steady_timer timer(ioc, deadline);
-    beast::error_code ec = Await(ioc, [&](auto done) {
-      timer.async_wait([&](beast::error_code e) {
-        if (!e) resolver.cancel();
-      });
-      resolver.async_resolve(u.host, std::to_string(u.port), [&, done](beast::error_code e, tcp::resolver::results_type r) {
-        timer.cancel();
-        results = std::move(r);
-        done(e);
-      });
-    });
-    if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot resolve " + u.host + ": " + ec.message());
-    // Check the addresses, and connect only to the ones checked.
+    // Resolve, under the deadline (an address needs no lookup: asio's
+    // asynchronous resolver starts a thread of its own).
     std::vector<tcp::endpoint> endpoints;
-    for (const auto& r : results) {
-      if (InternalAddress(r.endpoint().address().to_string()) && !exact)
+    beast::error_code ec;
+    const auto literal = asio::ip::make_address(u.host, ec);
+    if (!ec) {
+      endpoints.emplace_back(literal, u.port);
+    } else {
+      tcp::resolver resolver(ioc);
+      tcp::resolver::results_type results;
+      asio::steady_timer timer(ioc, deadline);
+      ec = Await(ioc, [&](auto done) {
+        timer.async_wait([&](beast::error_code e) {
+          if (!e) resolver.cancel();
+        });
+        resolver.async_resolve(u.host, std::to_string(u.port),
+                               [&, done](beast::error_code e, tcp::resolver::results_type r) {
+                                 timer.cancel();
+                                 results = std::move(r);
+                                 done(e);
+                               });
+      });
+      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot resolve " + u.host + ": " + ec.message());
+      for (const auto& r : results) endpoints.push_back(r.endpoint());
+    }
+    // Check the addresses, and connect only to the ones checked.
+    for (const auto& ep : endpoints) {
+      if (InternalAddress(ep.address().to_string()) && !exact)
         return Fail(HttpOutcome::Kind::kRefused, what + ": " + u.host + " resolves to the internal address " +
-                                                     r.endpoint().address().to_string() +
+                                                     ep.address().to_string() +
                                                      ", which is called only when listed exactly in HUB_HTTP_ALLOWLIST");
-      endpoints.push_back(r.endpoint());
     }
     http::request<http::string_body> req;
     req.method(http::string_to_verb(method));

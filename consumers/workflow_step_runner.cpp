@@ -166,34 +166,27 @@ void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
   for (auto& c : claimed)
     if (c.kind == "http_request") calls.push_back(&c);
   if (calls.empty()) return;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < calls.size();) {
-      Claimed& c = *calls[i];
-      engine::HttpRequestSpec spec;
-      std::string why;
-      clients::HttpOutcome outcome;
-      if (!engine::FromJson(c.request_text, spec, why)) {
-        outcome.kind = clients::HttpOutcome::Kind::kRefused;
-        outcome.error = why;
-      } else if (!options_.http) {
-        outcome.kind = clients::HttpOutcome::Kind::kRefused;
-        outcome.error = "this worker has no HTTP client";
-      } else {
-        c.retry = spec.retry;
-        // The call ends before the lease does, so no other worker calls again meanwhile.
-        spec.timeout_ms = std::min<int64_t>(spec.timeout_ms, options_.lease_ms - 1000);
-        outcome = options_.http->Send(spec, {{"Idempotency-Key", c.execution_id + ":" + c.node_id}});
-      }
-      metrics_.step_calls[static_cast<size_t>(outcome.kind)].fetch_add(1, std::memory_order_relaxed);
-      c.outcome = std::move(outcome);
+  if (!pool_) pool_ = std::make_unique<CallPool>(static_cast<size_t>(std::max(1, options_.concurrency)));
+  pool_->RunAll(calls.size(), [&](size_t i) {
+    Claimed& c = *calls[i];
+    engine::HttpRequestSpec spec;
+    std::string why;
+    clients::HttpOutcome outcome;
+    if (!engine::FromJson(c.request_text, spec, why)) {
+      outcome.kind = clients::HttpOutcome::Kind::kRefused;
+      outcome.error = why;
+    } else if (!options_.http) {
+      outcome.kind = clients::HttpOutcome::Kind::kRefused;
+      outcome.error = "this worker has no HTTP client";
+    } else {
+      c.retry = spec.retry;
+      // The call ends before the lease does, so no other worker calls again meanwhile.
+      spec.timeout_ms = std::min<int64_t>(spec.timeout_ms, options_.lease_ms - 1000);
+      outcome = options_.http->Send(spec, {{"Idempotency-Key", c.execution_id + ":" + c.node_id}});
     }
-  };
-  const size_t threads = std::min<size_t>(calls.size(), static_cast<size_t>(std::max(1, options_.concurrency)));
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+    metrics_.step_calls[static_cast<size_t>(outcome.kind)].fetch_add(1, std::memory_order_relaxed);
+    c.outcome = std::move(outcome);
+  });
 }
 
 size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {

@@ -31,6 +31,7 @@
 #include "clients/http_client.hpp"
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
+#include "consumers/call_pool.hpp"
 #include "consumers/workflow_cache.hpp"
 #include "engine/limits.hpp"
 #include "store/outbox_batch.hpp"
@@ -85,6 +86,7 @@ class WorkflowStepRunner {
   WorkflowCache cache_;
   store::OutboxBatch outbox_;
   std::mt19937 rng_{std::random_device{}()};  // backoff jitter
+  std::unique_ptr<CallPool> pool_;            // the calls' threads, started on the first call
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -351,6 +351,19 @@ void AppendDelayLog(int64_t until_us, std::string& logs) {
   common::AppendJsonString(logs, common::FormatRfc3339(until_us));
 }
 
+// Opens a step log entry: {"nodeId":..,"type":..,"status":..  (the caller
+// adds its fields and the closing brace).
+void BeginLogEntry(std::string& logs, const CompiledStep& step, const char* status) {
+  Sep(logs);
+  logs += "{\"nodeId\":";
+  common::AppendJsonString(logs, step.node_id);
+  logs += ",\"type\":\"";
+  logs += StepTypeName(step.kind);
+  logs += "\",\"status\":\"";
+  logs += status;
+  logs += '"';
+}
+
 // The execution waits at `step` (a durable step of `kind`, due at `due_us`):
 // RUNNING, with what it produced so far; the caller makes that durable.
 void Park(const CompiledStep& step, const char* kind, int64_t due_us, std::string request,
@@ -378,12 +391,8 @@ void FailExecution(const CompiledStep* step, size_t node_start, std::string_view
   error += why;
   error = Excerpt(error, kMaxErrorBytes);
   if (step) {
-    Sep(logs);
-    logs += "{\"nodeId\":";
-    common::AppendJsonString(logs, step->node_id);
-    logs += ",\"type\":\"";
-    logs += StepTypeName(step->kind);
-    logs += "\",\"status\":\"FAILED\",\"error\":";
+    BeginLogEntry(logs, *step, "FAILED");
+    logs += ",\"error\":";
     common::AppendJsonString(logs, error);
     logs += '}';
     ++out.nodes_executed;
@@ -528,12 +537,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
       FailExecution(&waited, node_start, resume->node_error, out);
       return;
     }
-    Sep(logs);
-    logs += "{\"nodeId\":";
-    common::AppendJsonString(logs, waited.node_id);
-    logs += ",\"type\":\"";
-    logs += StepTypeName(waited.kind);
-    logs += "\",\"status\":\"COMPLETED\"";
+    BeginLogEntry(logs, waited, "COMPLETED");
     if (waited.kind == StepKind::kDelay) {
       AppendDelayLog(resume->waited_until_us, logs);
     } else {
@@ -564,12 +568,8 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     const size_t node_start = logs.size();
     if (!Reached(step, fate, verdict)) {
       // On a branch not taken (or behind one): recorded, not run.
-      Sep(logs);
-      logs += "{\"nodeId\":";
-      common::AppendJsonString(logs, step.node_id);
-      logs += ",\"type\":\"";
-      logs += StepTypeName(step.kind);
-      logs += "\",\"status\":\"SKIPPED\"}";
+      BeginLogEntry(logs, step, "SKIPPED");
+      logs += '}';
       fate[k] = kSkipped;
       continue;
     }
@@ -577,12 +577,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     // are the same on every retry.  Out of memory included: the budget keeps
     // an execution far below what the process has.
     try {
-      Sep(logs);
-      logs += "{\"nodeId\":";
-      common::AppendJsonString(logs, step.node_id);
-      logs += ",\"type\":\"";
-      logs += StepTypeName(step.kind);
-      logs += "\",\"status\":\"COMPLETED\"";
+      BeginLogEntry(logs, step, "COMPLETED");
       switch (step.kind) {
         case StepKind::kTrigger:
           break;

@@ -65,6 +65,19 @@ class LaneHarness : public ::testing::Test {
     lane_ = std::make_unique<consumers::Lane>(0, o, schemas_, dead_letters, completions_, metrics_);
   }
 
+  // One workflow.triggered event (name "Ada") for `wf` on partition 0,
+  // applied by a lane started here.
+  void ApplyOneTrigger(const std::string& wf, const std::string& event_id, producers::DeadLetterSink& dead) {
+    kafka_.CreateTopic(kTopic, 1);
+    testing::TestProducer producer(kafka_.bootstraps());
+    producer.Produce(kTopic, wf, worker::MakeWorkflowTriggered(event_id, "org_a", wf, "Ada"),
+                     {{"content-type", "application/cloudevents+json"}});
+    producer.Flush();
+    StartLane(dead);
+    lane_->Push(Messages(0, 1, 0, false));
+    EXPECT_EQ(NextCompletion().done_through, 0);
+  }
+
   void TearDown() override {
     lane_.reset();  // the messages it held go before the consumer they came from
     if (reader_) reader_->close();
@@ -386,20 +399,15 @@ class DelayLaneTest : public LaneHarness {
             {"id":"wait","type":"delay","data":{"ms":60000}},
             {"id":"n","type":"notification","data":{"userId":"user_a","title":"t","message":"{{output.g}}"}}])",
         R"([{"source":"t","target":"greet"},{"source":"greet","target":"wait"},{"source":"wait","target":"n"}])");
-    kafka_.CreateTopic(kTopic, 1);
-    testing::TestProducer producer(kafka_.bootstraps());
-    producer.Produce(kTopic, wf_, worker::MakeWorkflowTriggered("d-1", "org_a", wf_, "Ada"),
-                     {{"content-type", "application/cloudevents+json"}});
-    producer.Flush();
-    StartLane(dead_letters_);
-    lane_->Push(Messages(0, 1, 0, false));
-    EXPECT_EQ(NextCompletion().done_through, 0);
+    ApplyOneTrigger(wf_, "d-1", dead_letters_);
+    // Now, after the lane parked the execution with the system clock.
+    manual_ = std::make_unique<common::ManualClock>(common::SystemClock().NowUnixMicros());
   }
 
   std::unique_ptr<consumers::WorkflowStepRunner> Runner(const std::string& owner) {
     consumers::StepRunnerOptions o;
     o.database_url = db_.url();
-    o.clock = &manual_;
+    o.clock = manual_.get();
     o.owner = owner;
     return std::make_unique<consumers::WorkflowStepRunner>(o, metrics_);
   }
@@ -413,8 +421,7 @@ class DelayLaneTest : public LaneHarness {
 
   std::string wf_;
   NoDeadLetters dead_letters_;
-  // Starts at the real time: the lane parked with the system clock.
-  common::ManualClock manual_{common::SystemClock().NowUnixMicros()};
+  std::unique_ptr<common::ManualClock> manual_;
 };
 
 TEST_F(DelayLaneTest, TheExecutionWaitsDurablyAndIsResumedOnceWhenDue) {
@@ -423,9 +430,9 @@ TEST_F(DelayLaneTest, TheExecutionWaitsDurablyAndIsResumedOnceWhenDue) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox"), 0);  // no completion yet
   auto a = Runner("a"), b = Runner("b");
   EXPECT_EQ(a->RunOnce(), 0u);
-  manual_.Advance(std::chrono::seconds(59));
+  manual_->Advance(std::chrono::seconds(59));
   EXPECT_EQ(a->RunOnce(), 0u);
-  manual_.Advance(std::chrono::seconds(2));
+  manual_->Advance(std::chrono::seconds(2));
   EXPECT_EQ(a->RunOnce(), 1u);
   EXPECT_EQ(b->RunOnce(), 0u);  // nothing left to run twice
   EXPECT_EQ(a->RunOnce(), 0u);
@@ -446,7 +453,7 @@ TEST_F(DelayLaneTest, ACancelledExecutionStopsBeforeItsNextNode) {
     t.exec("UPDATE workflow_executions SET status = 'CANCELLED'");
     t.commit();
   }
-  manual_.Advance(std::chrono::seconds(61));
+  manual_->Advance(std::chrono::seconds(61));
   EXPECT_EQ(Runner("a")->RunOnce(), 1u);
   EXPECT_EQ(Status(), "CANCELLED -");
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications"), 0);
@@ -457,19 +464,19 @@ TEST_F(DelayLaneTest, ACancelledExecutionStopsBeforeItsNextNode) {
 }
 
 TEST_F(DelayLaneTest, AStepWhoseClaimWasLostIsTakenAgainAfterTheLease) {
-  manual_.Advance(std::chrono::seconds(61));
+  manual_->Advance(std::chrono::seconds(61));
   {
     // A worker claimed it and died: its lease runs 30 s from now.
     pqxx::connection c(db_.admin_url());
     pqxx::work t(c);
     t.exec_params("UPDATE execution_steps SET lease_owner = 'dead', attempts = 1, "
                   "lease_until = $1::timestamptz + interval '30 seconds'",
-                  common::FormatRfc3339(manual_.NowUnixMicros()));
+                  common::FormatRfc3339(manual_->NowUnixMicros()));
     t.commit();
   }
   auto b = Runner("b");
   EXPECT_EQ(b->RunOnce(), 0u);
-  manual_.Advance(std::chrono::seconds(31));
+  manual_->Advance(std::chrono::seconds(31));
   EXPECT_EQ(b->RunOnce(), 1u);
   EXPECT_EQ(Status(), "COMPLETED -");
   EXPECT_EQ(metrics_.step_leases_expired.load(), 1u);
@@ -494,14 +501,7 @@ class HttpLaneTest : public LaneHarness {
     o.workflows = 1;
     const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
     testing::SetWorkflowDefinition(db_.admin_url(), wf, nodes, edges);
-    kafka_.CreateTopic(kTopic, 1);
-    testing::TestProducer producer(kafka_.bootstraps());
-    producer.Produce(kTopic, wf, worker::MakeWorkflowTriggered("h-1", "org_a", wf, "Ada"),
-                     {{"content-type", "application/cloudevents+json"}});
-    producer.Flush();
-    StartLane(dead_letters_);
-    lane_->Push(Messages(0, 1, 0, false));
-    EXPECT_EQ(NextCompletion().done_through, 0);
+    ApplyOneTrigger(wf, "h-1", dead_letters_);
     // Now, after the lane parked the execution with the system clock.
     manual_ = std::make_unique<common::ManualClock>(common::SystemClock().NowUnixMicros());
     clients::HttpClientOptions ho;

@@ -36,6 +36,7 @@ struct DemoContext {
   std::vector<std::string> workflows;  // active greeting workflows of the demo organisation
   std::string run;                     // unique per demo run, for event ids
   int events = 20;
+  bool with_calls = false;             // wf_<org>_call exists (the demo was given an endpoint)
 };
 using DemoEvents = std::vector<std::pair<std::string, std::string>>;
 

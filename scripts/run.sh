@@ -29,8 +29,16 @@ export HUB_DATABASE_URL="postgresql://hub:hub@127.0.0.1:${PORT}/hub"
 export HUB_KAFKA_BROKERS=""          # empty: `run` starts the embedded broker in-process
 export HUB_HTTP_ADDR="${HUB_HTTP_ADDR:-127.0.0.1:9464}"
 export HUB_FETCH_WAIT_MS=5           # the embedded broker answers empty fetches only after this wait
+export HUB_HTTP_ALLOWLIST=127.0.0.1  # the demo's local endpoint (below) is the only host workflows may call
 
 "$BIN" migrate
+
+# A local HTTP endpoint for the demo's calling workflow (answers {"ok":true}).
+mkdir -p .local/run
+build/bin/hub_bench_w1 stub --delay-ms 5 >.local/run/endpoint.out 2>.local/run/endpoint.log &
+ENDPOINT_PID=$!
+ENDPOINT=""
+for _ in $(seq 1 100); do ENDPOINT=$(head -n 1 .local/run/endpoint.out 2>/dev/null || true); [[ -n "$ENDPOINT" ]] && break; sleep 0.1; done
 
 mkdir -p .local/run
 LOG=.local/run/worker.log
@@ -38,6 +46,7 @@ LOG=.local/run/worker.log
 WORKER=$!
 cleanup() {
   kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true
+  kill -TERM "$ENDPOINT_PID" 2>/dev/null || true
   bash scripts/pg.sh stop .local/pg-run >/dev/null || true
 }
 trap cleanup EXIT
@@ -53,13 +62,13 @@ done
 [[ -n "$BROKERS" ]] || { echo "hubworker run did not start:"; cat "$LOG"; exit 1; }
 
 BEFORE=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM processed_events")
-HUB_KAFKA_BROKERS="$BROKERS" "$BIN" demo --events 20
+HUB_KAFKA_BROKERS="$BROKERS" "$BIN" demo --events 20 ${ENDPOINT:+--endpoint "$ENDPOINT"}
 for _ in $(seq 1 300); do
   NOW=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM processed_events")
-  (( NOW - BEFORE >= 23 )) && break
+  (( NOW - BEFORE >= 25 )) && break
   sleep 0.1
 done
-# The waiting workflow's executions finish about two seconds later.
+# The waiting and calling workflows' executions finish a few seconds later.
 for _ in $(seq 1 100); do
   RUNNING=$(psql -X -qtA "$HUB_DATABASE_URL" -c "SELECT count(*) FROM execution_steps")
   (( RUNNING == 0 )) && break
@@ -76,6 +85,11 @@ Q "SELECT workflow_id, status, count(*) AS executions, max(nodes_executed) AS no
 echo "== One execution's step logs"
 Q "SELECT id, output, jsonb_pretty(logs) AS logs FROM workflow_executions
     WHERE status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1"
+echo "== The calling workflow's steps (http_request -> delay -> condition -> one branch; the other SKIPPED)"
+Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
+          coalesce(e->>'httpStatus', e->>'result', e->>'until', '') AS detail
+     FROM (SELECT logs FROM workflow_executions WHERE workflow_id = 'wf_org_demo_call'
+            ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
 echo "== Notifications written by the notification steps"
 Q "SELECT user_id, title, message FROM notifications ORDER BY created_at DESC LIMIT 3"
 echo "== Dead letters (hub.deadletter): the demo's missing-workflow and malformed events"

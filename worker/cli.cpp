@@ -26,7 +26,9 @@ const Subcommand kSubcommands[] = {
     {"replay", "re-read events from a topic range and re-run them", "", ReplayCommand},
     {"dlq", "list and redrive dead letters", "", DlqCommand},
     {"demo", "seed a demo organisation and publish sample events",
-     "  --events N           workflow.triggered events to publish [20]\n", DemoCommand},
+     "  --events N           workflow.triggered events to publish [20]\n"
+     "  --endpoint URL       also a workflow that calls URL (http_request; the worker's HUB_HTTP_ALLOWLIST must\n"
+     "                       list its host), waits a second and branches on the answer\n", DemoCommand},
 };
 
 void PrintTopHelp() {

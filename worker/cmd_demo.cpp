@@ -15,6 +15,7 @@ namespace hub::worker {
 
 int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   int events = 20;
+  std::string endpoint;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--events" && i + 1 < args.size()) {
       try {
@@ -23,6 +24,10 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
         throw common::ConfigError("demo --events: expected a number, got '" + args[i] + "'");
       }
       if (events < 1 || events > 1000000) throw common::ConfigError("demo --events: must be 1..1000000");
+    } else if (args[i] == "--endpoint" && i + 1 < args.size()) {
+      endpoint = args[++i];
+      if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0)
+        throw common::ConfigError("demo --endpoint: expected an http(s):// URL, got '" + endpoint + "'");
     } else {
       throw common::ConfigError("demo: unexpected argument '" + args[i] + "'");
     }
@@ -35,6 +40,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
 
   SeedOptions so;
   so.with_platform_rows = true;
+  so.call_endpoint = endpoint;
   const auto workflows = SeedOrganization(s.database_url, so);
   std::cout << "Seeded organisation '" << so.organization_id << "': " << workflows.size()
             << " greeting workflows (+1 inactive, +1 that waits 2 s), 2 AI agents, a PIPELINE team, a webhook "
@@ -49,6 +55,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   ctx.workflows = workflows;
   ctx.run = std::to_string(common::NowUnixMicros());
   ctx.events = events;
+  ctx.with_calls = !endpoint.empty();
 
   // Every family of the catalogue that has demo events.
   // ProducerMessage holds views: the topics and events live until the batch is delivered.
@@ -70,7 +77,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   for (const auto& t : topics) where += (where.empty() ? "" : ", ") + t;
   std::cout << "Published " << ok << "/" << msgs.size() << " events to " << where << " (" << events
             << " greetings, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed, 2 for a workflow "
-               "that waits 2 s).\n";
+               "that waits 2 s" << (endpoint.empty() ? "" : ", 2 for a workflow that calls " + endpoint) << ").\n";
   return ok == msgs.size() ? 0 : 1;
 }
 

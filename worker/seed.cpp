@@ -69,6 +69,15 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
         "VALUES ($1, $2, 'Paused greeting', $3::jsonb, $4::jsonb, false, $5) ON CONFLICT (id) DO NOTHING",
         "wf_" + o.organization_id + "_inactive", o.organization_id, nodes, edges, o.user_id);
   }
+  if (!o.call_endpoint.empty()) {
+    txn.exec_params(
+        "INSERT INTO automation_workflows (id, organization_id, name, description, nodes, edges, variables, "
+        "is_active, created_by) VALUES ($1, $2, 'Look up, wait, branch', "
+        "'trigger -> http_request -> delay 1 s -> condition -> transform -> notification', $3::jsonb, $4::jsonb, "
+        "'{}'::jsonb, true, $5) ON CONFLICT (id) DO UPDATE SET nodes = EXCLUDED.nodes",
+        "wf_" + o.organization_id + "_call", o.organization_id, CallingNodes(o.user_id, o.call_endpoint),
+        CallingEdges(), o.user_id);
+  }
   if (o.with_platform_rows) {
     // A workflow that waits: its executions park at the delay (RUNNING) and a
     // step runner finishes them two seconds later.
@@ -111,6 +120,29 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
   return ids;
 }
 
+std::string CallingNodes(const std::string& user_id, const std::string& endpoint) {
+  std::string u, url;
+  common::AppendJsonString(u, user_id);
+  common::AppendJsonString(url, endpoint);
+  return R"([{"id":"trigger","type":"trigger","data":{"label":"Webhook trigger"}},)"
+         R"({"id":"lookup","type":"http_request","data":{"label":"Look the customer up","method":"GET","url":)" + url +
+         R"(,"retry":{"maxAttempts":3,"backoffMs":500}}},)"
+         R"({"id":"pause","type":"delay","data":{"label":"Wait 1 s","ms":1000}},)"
+         R"({"id":"known","type":"condition","data":{"label":"Known customer?","conditions":[)"
+         R"({"left":"{{nodes.lookup.output.status}}","op":"==","right":200}]}},)"
+         R"({"id":"welcome","type":"transform","data":{"fields":{"greeting":"welcome back, {{input.name}}"}}},)"
+         R"({"id":"hello","type":"transform","data":{"fields":{"greeting":"hello {{input.name}}"}}},)"
+         R"({"id":"notify","type":"notification","data":{"label":"Notify owner","userId":)" + u +
+         R"(,"title":"{{workflow.name}} ran","message":"{{output.greeting}}"}}])";
+}
+
+std::string CallingEdges() {
+  return R"([{"source":"trigger","target":"lookup"},{"source":"lookup","target":"pause"},)"
+         R"({"source":"pause","target":"known"},{"source":"known","sourceHandle":"true","target":"welcome"},)"
+         R"({"source":"known","sourceHandle":"false","target":"hello"},{"source":"welcome","target":"notify"},)"
+         R"({"source":"hello","target":"notify"}])";
+}
+
 std::string WaitingNodes(const std::string& user_id) {
   std::string u;
   common::AppendJsonString(u, user_id);
@@ -142,6 +174,10 @@ consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {
   for (int i = 0; i < 2; ++i)
     out.emplace_back(wait, MakeWorkflowTriggered(prefix + "wait-" + std::to_string(i), ctx.organization_id, wait,
                                                  kNames[i]));
+  const std::string call = "wf_" + ctx.organization_id + "_call";
+  for (int i = 0; ctx.with_calls && i < 2; ++i)
+    out.emplace_back(call, MakeWorkflowTriggered(prefix + "call-" + std::to_string(i), ctx.organization_id, call,
+                                                 kNames[i + 2]));
   return out;
 }
 

@@ -16,6 +16,9 @@ struct SeedOptions {
   int workflows = 3;             // greeting workflows wf_<org>_<i> (trigger -> transform -> notification)
   bool with_inactive = true;     // plus wf_<org>_inactive (is_active = false)
   bool with_platform_rows = false;  // agents, a team, an integration, an order (the demo shows them)
+  // Non-empty: also wf_<org>_call, which calls this URL (http_request), waits
+  // a second (delay) and branches on the answer (condition).
+  std::string call_endpoint;
 };
 
 // Returns the ids of the active greeting workflows.
@@ -27,6 +30,10 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
 
 // The React-Flow definition of the W1 greeting workflow (nodes, edges).
 std::string GreetingNodes(const std::string& user_id);
+// trigger -> http_request (endpoint) -> delay 1 s -> condition on the answer
+// -> one of two transforms -> notification (the demo's calling workflow).
+std::string CallingNodes(const std::string& user_id, const std::string& endpoint);
+std::string CallingEdges();
 // trigger -> transform -> delay 2 s -> notification (the demo's waiting workflow).
 std::string WaitingNodes(const std::string& user_id);
 std::string WaitingEdges();
@@ -35,7 +42,8 @@ std::string WaitingEdges();
 // demo workflows, one for the inactive workflow (recorded CANCELLED), one for
 // a workflow that does not exist (dead letter, class not_found), one
 // malformed (dead letter, class schema) and two for the waiting workflow
-// (parked at its delay, finished by a step runner).
+// (parked at its delay, finished by a step runner), and two for the calling
+// workflow when the demo was given an endpoint.
 consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx);
 std::string GreetingEdges();
 

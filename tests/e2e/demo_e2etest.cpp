@@ -3,6 +3,7 @@
 // cancelled one and dead letters, not only dead letters.
 #include <gtest/gtest.h>
 
+#include "tests/support/http_stub.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 namespace hub {
@@ -14,20 +15,28 @@ using testing::TestConsumer;
 class DemoTest : public testing::PipelineFixture {};
 
 TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
-  auto worker = StartWorker();
+  testing::HttpStub endpoint([](const testing::HttpStub::Request&) {
+    return testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, R"({"ok":true})"};
+  });
+  auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1"}});
   TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
-  ChildProcess demo(HUB_BINARY, {"demo", "--events", "5"},
+  ChildProcess demo(HUB_BINARY, {"demo", "--events", "5", "--endpoint", endpoint.url("/customer")},
                     {{"HUB_DATABASE_URL", db_->url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()}});
   const auto rc = demo.WaitExit(60s);
   ASSERT_TRUE(rc.has_value()) << demo.StderrText();
   ASSERT_EQ(*rc, 0) << demo.StderrText();
-  EXPECT_NE(demo.StdoutText().find("Published 10/10 events to hub.workflow.triggered"), std::string::npos)
+  EXPECT_NE(demo.StdoutText().find("Published 12/12 events to hub.workflow.triggered"), std::string::npos)
       << demo.StdoutText();
 
   const std::string executions = "SELECT count(*) FROM workflow_executions WHERE organization_id = 'org_demo'";
-  ASSERT_TRUE(testing::WaitFor([&] { return Count(executions + " AND status <> 'RUNNING'") == 8; }, 60s, 50ms))
+  ASSERT_TRUE(testing::WaitFor([&] { return Count(executions + " AND status <> 'RUNNING'") == 10; }, 60s, 50ms))
       << worker->StderrText() << Progress();
-  EXPECT_EQ(Count(executions + " AND status = 'COMPLETED'"), 7);  // 5 greetings, 2 after their delay
+  EXPECT_EQ(Count(executions + " AND status = 'COMPLETED'"), 9);  // 5 greetings, 2 after a delay, 2 calls
+  // The calling workflow: lookup, pause, the condition, the branch taken, the notification; one SKIPPED.
+  EXPECT_EQ(Count(executions + " AND workflow_id = 'wf_org_demo_call' AND nodes_executed = 6 "
+                               "AND logs @> '[{\"nodeId\":\"hello\",\"status\":\"SKIPPED\"}]'"),
+            2);
+  EXPECT_EQ(endpoint.requests().size(), 2u);
   EXPECT_EQ(Count(executions + " AND workflow_id = 'wf_org_demo_wait' AND nodes_executed = 4"), 2);
   EXPECT_EQ(Count(executions + " AND status = 'CANCELLED'"), 1);
   ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 2; }, 30s)) << worker->StderrText();

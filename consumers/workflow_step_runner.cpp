@@ -31,6 +31,10 @@ std::string_view StringAt(const rapidjson::Value& obj, const char* key) {
   return {m->value.GetString(), m->value.GetStringLength()};
 }
 
+// Index of a step kind in common::Metrics::kStepTypes.
+size_t TypeIndex(const std::string& kind) { return kind == "http_request" ? 1 : 0; }
+enum Outcome : size_t { kCompletedStep = 0, kFailedStep = 1, kRetriedStep = 2, kCancelledStep = 3 };
+
 const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
   if (!obj.IsObject()) return nullptr;
   auto m = obj.FindMember(key);
@@ -129,6 +133,7 @@ void WorkflowStepRunner::WaitForWork() {
 size_t WorkflowStepRunner::RunOnce() {
   Connect();
   const int64_t now_us = options_.clock->NowUnixMicros();
+  const auto claimed_at = options_.clock->Steady();
   std::vector<Claimed> claimed;
   {
     pqxx::work t(*conn_);
@@ -148,13 +153,14 @@ size_t WorkflowStepRunner::RunOnce() {
       c.nodes_text = r[7].as<std::string>();
       c.request_text = r[8].as<std::string>();
       c.calls = r[9].as<int>();
+      metrics_.steps_started[TypeIndex(c.kind)].fetch_add(1, std::memory_order_relaxed);
       claimed.push_back(std::move(c));
     }
   }
   if (claimed.empty()) return 0;
   Call(claimed);
   try {
-    return Resume(claimed);
+    return Resume(claimed, claimed_at);
   } catch (...) {
     outbox_.Clear();
     throw;
@@ -189,7 +195,7 @@ void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
   });
 }
 
-size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
+size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::SteadyTime claimed_at) {
   const common::Clock& clock = *options_.clock;
   const std::string completed_topic = options_.topic_prefix + "workflow.completed";
   pqxx::work txn(*conn_);
@@ -213,6 +219,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
   PgArray r_exec(PgElement::kText), r_node(PgElement::kText), r_due(PgElement::kTimestamptz),
       r_calls(PgElement::kInt4);
   size_t resumed = 0, parked_again = 0;
+  std::vector<std::pair<size_t, size_t>> finished;  // (type, outcome) of each step settled here
   for (auto& [org, items] : by_org) {
     store::SetTenant(txn, org);
     PgArray ids(PgElement::kText);
@@ -258,6 +265,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
           int64_t wait_ms =
               BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
           wait_ms = std::max(wait_ms, std::min<int64_t>(o.retry_after_ms, 3600000));
+          finished.emplace_back(TypeIndex(c->kind), kRetriedStep);
           r_exec.Add(c->execution_id);
           r_node.Add(c->node_id);
           r_due.AddTimestamp(now_us + wait_ms * 1000);
@@ -313,6 +321,9 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
                             options_.limits, result, &point);
       }
       metrics_.steps_resumed.fetch_add(1, std::memory_order_relaxed);
+      finished.emplace_back(TypeIndex(c->kind), result.status == engine::ExecutionStatus::kFailed      ? kFailedStep
+                                                : result.status == engine::ExecutionStatus::kCancelled ? kCancelledStep
+                                                                                                       : kCompletedStep);
       metrics_.step_timer_lag.Observe(static_cast<double>(std::max<int64_t>(0, now_us - c->due_us)) / 1e6);
       ++resumed;
 
@@ -377,6 +388,12 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed) {
   if (parked_again > 0 || r_exec.size() > 0) txn.exec_prepared(store::sql::kNotifySteps);
   outbox_.Flush(txn, /*notify=*/!options_.on_committed);
   txn.commit();
+  // Counted once committed: a round that fails is claimed and counted again.
+  const double took = std::chrono::duration<double>(clock.Steady() - claimed_at).count();
+  for (const auto& [type, outcome] : finished) {
+    metrics_.steps_finished[type][outcome].fetch_add(1, std::memory_order_relaxed);
+    metrics_.step_duration.Observe(took);
+  }
   if (outbox_.size() > 0) {
     if (options_.on_committed) options_.on_committed(outbox_.TakeCommitted());
     else outbox_.Clear();

@@ -73,7 +73,7 @@ class WorkflowStepRunner {
   struct Claimed;
   void Run();
   void Connect();
-  size_t Resume(std::vector<Claimed>& claimed);
+  size_t Resume(std::vector<Claimed>& claimed, common::Clock::SteadyTime claimed_at);
   // The calls of the claimed http_request steps, outside any transaction.
   void Call(std::vector<Claimed>& claimed);
   void WaitForWork();

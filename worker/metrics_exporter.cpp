@@ -142,6 +142,25 @@ class HubCollector : public prometheus::Collectable {
         f.metric.push_back(Counter(Load(m_.step_calls[i]), {{"outcome", kOutcomes[i]}}));
       out.push_back(std::move(f));
     }
+    {
+      auto started = Family("hub_steps_started_total", "Durable steps claimed by a step runner, by node type.",
+                            MetricType::Counter);
+      auto finished = Family("hub_steps_finished_total",
+                             "Durable steps whose result was committed, by node type and outcome (completed: the "
+                             "execution went on; failed; retried: another attempt later; cancelled).",
+                             MetricType::Counter);
+      for (size_t t = 0; t < m_.steps_started.size(); ++t) {
+        started.metric.push_back(Counter(Load(m_.steps_started[t]), {{"type", common::Metrics::kStepTypes[t]}}));
+        for (size_t o = 0; o < m_.steps_finished[t].size(); ++o)
+          finished.metric.push_back(Counter(Load(m_.steps_finished[t][o]), {{"type", common::Metrics::kStepTypes[t]},
+                                                                          {"outcome", common::Metrics::kStepOutcomes[o]}}));
+      }
+      out.push_back(std::move(started));
+      out.push_back(std::move(finished));
+    }
+    out.push_back(Histogram("hub_step_duration_seconds",
+                            "From a durable step's claim to the commit of its result (its call included).",
+                            m_.step_duration));
     out.push_back(Histogram("hub_step_timer_lag_seconds", "How late a durable step was resumed after its due time.",
                             m_.step_timer_lag));
     out.push_back(OneGauge("hub_inflight_events", "Events read from Kafka and not yet committed.",

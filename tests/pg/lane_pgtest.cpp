@@ -443,6 +443,7 @@ TEST_F(DelayLaneTest, TheExecutionWaitsDurablyAndIsResumedOnceWhenDue) {
                    "AND payload LIKE '%\"status\":\"COMPLETED\"%'"),
             1);
   EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 4);
+  EXPECT_EQ(metrics_.steps_finished[0][0].load(), 1u);  // one delay, completed once
   EXPECT_EQ(Scalar("SELECT jsonb_array_length(logs) FROM workflow_executions"), 4);
 }
 
@@ -456,6 +457,7 @@ TEST_F(DelayLaneTest, ACancelledExecutionStopsBeforeItsNextNode) {
   manual_->Advance(std::chrono::seconds(61));
   EXPECT_EQ(Runner("a")->RunOnce(), 1u);
   EXPECT_EQ(Status(), "CANCELLED -");
+  EXPECT_EQ(metrics_.steps_finished[0][3].load(), 1u);  // cancelled
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications"), 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"CANCELLED\"%' "
                    "AND payload LIKE '%cancelled before node%'"),
@@ -548,6 +550,9 @@ TEST_F(HttpLaneTest, TwoFailuresThenSuccessCompletesWithThreeAttemptsAndOneIdemp
   EXPECT_EQ(runner_->RunOnce(), 1u);  // 200
   EXPECT_EQ(Outcome(), "COMPLETED ");
   EXPECT_EQ(CallLogAttempts(), 3);
+  EXPECT_EQ(metrics_.steps_started[1].load(), 3u);   // http_request
+  EXPECT_EQ(metrics_.steps_finished[1][2].load(), 2u);  // retried
+  EXPECT_EQ(metrics_.steps_finished[1][0].load(), 1u);  // completed
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'hi'"), 1);
   const auto seen = stub.requests();
   ASSERT_EQ(seen.size(), 3u);
@@ -565,6 +570,8 @@ TEST_F(HttpLaneTest, AlwaysFailingFailsAfterMaxAttempts) {
   EXPECT_EQ(Outcome(), "FAILED node 'call' (http_request): failed after 2 attempts; the last: the call answered HTTP 503");
   EXPECT_EQ(stub.requests().size(), 2u);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"FAILED\"%'"), 1);
+  EXPECT_EQ(metrics_.steps_finished[1][2].load(), 1u);  // retried
+  EXPECT_EQ(metrics_.steps_finished[1][1].load(), 1u);  // failed
 }
 
 TEST_F(HttpLaneTest, NotFoundAndUnlistedHostsFailAtOnce) {

@@ -62,8 +62,8 @@ HttpOutcome Exchange(asio::io_context& ioc, Stream& stream, const http::request<
   });
   if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": sending the request failed: " + ec.message());
   // The cap is checked here, as the body arrives: Boost 1.74's parser does
-  // not enforce its own body_limit (measured: a 5,000-byte body passed a
-  // 1,024-byte limit, and boost::none refused every body).
+  // not enforce its own body_limit (a numeric limit lets larger bodies pass,
+  // boost::none refuses every body).
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());

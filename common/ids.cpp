@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <stdexcept>
 
 namespace hub::common {
 namespace {
@@ -47,6 +48,21 @@ std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_vie
     if (i == 4 || i == 6 || i == 8 || i == 10) ++o;
     out[o++] = kHex[h[i] >> 4];
     out[o++] = kHex[h[i] & 0xF];
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0x0F];
   }
   return out;
 }

@@ -18,6 +18,9 @@ namespace hub::common {
 std::string TimeOrderedUuid(int64_t unix_ms, std::string_view a, std::string_view b,
                             std::string_view c = {});
 
+// The lowercase hex SHA-256 of `data` (64 characters).
+std::string Sha256Hex(std::string_view data);
+
 // Current time as RFC 3339 UTC with microseconds, and unix microseconds.
 int64_t NowUnixMicros();
 std::string FormatRfc3339(int64_t unix_us);

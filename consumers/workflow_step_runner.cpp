@@ -1,6 +1,5 @@
 #include "consumers/workflow_step_runner.hpp"
 
-#include <atomic>
 #include <map>
 #include <optional>
 #include <random>
@@ -29,6 +28,33 @@ std::string_view StringAt(const rapidjson::Value& obj, const char* key) {
   auto m = obj.FindMember(key);
   if (m == obj.MemberEnd() || !m->value.IsString()) return {};
   return {m->value.GetString(), m->value.GetStringLength()};
+}
+
+// What one call means for its node: its output, its failure, or (retryable
+// non-empty) a reason to try again later.
+struct CallVerdict {
+  std::string output, error, retryable;
+};
+
+CallVerdict Judge(const clients::HttpOutcome& o) {
+  CallVerdict v;
+  switch (o.kind) {
+    case clients::HttpOutcome::Kind::kResponse:
+      if (engine::RetryableStatus(o.response.status))
+        v.retryable = "the call answered HTTP " + std::to_string(o.response.status);
+      else if (o.response.status >= 400)
+        v.error = "the call answered HTTP " + std::to_string(o.response.status);
+      else
+        v.output = engine::HttpNodeOutput(o.response);
+      break;
+    case clients::HttpOutcome::Kind::kRetryable:
+      v.retryable = o.error;
+      break;
+    case clients::HttpOutcome::Kind::kRefused:
+      v.error = o.error;
+      break;
+  }
+  return v;
 }
 
 // Index of a step kind in common::Metrics::kStepTypes.
@@ -111,11 +137,10 @@ void WorkflowStepRunner::WaitForWork() {
   {
     pqxx::nontransaction q(*conn_);
     const int64_t now_us = options_.clock->NowUnixMicros();
-    auto next = q.exec_prepared1(store::sql::kNextStepDue);
-    if (!next[0].is_null()) wait_ms = std::clamp<int64_t>((next[0].as<int64_t>() - now_us) / 1000, 0, wait_ms);
-    auto counts = q.exec_prepared1(store::sql::kCountSteps, common::FormatRfc3339(now_us));
-    metrics_.steps_waiting = counts[0].as<int64_t>();
-    metrics_.steps_due = counts[1].as<int64_t>();
+    auto outlook = q.exec_prepared1(store::sql::kStepsOutlook, common::FormatRfc3339(now_us));
+    if (!outlook[0].is_null()) wait_ms = std::clamp<int64_t>((outlook[0].as<int64_t>() - now_us) / 1000, 0, wait_ms);
+    metrics_.steps_waiting = outlook[1].as<int64_t>();
+    metrics_.steps_due = outlook[2].as<int64_t>();
   }
   // In slices, so that Stop() is seen within 200 ms; a slice only waits on
   // the socket, it does not query.
@@ -248,17 +273,10 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       if (c->kind == "http_request" && c->outcome) {
         const clients::HttpOutcome& o = *c->outcome;
         attempts = c->calls + 1;
-        std::string retryable;
-        if (o.kind == clients::HttpOutcome::Kind::kResponse && !engine::RetryableStatus(o.response.status)) {
-          if (o.response.status < 400) node_output = engine::HttpNodeOutput(o.response);
-          else node_error = "the call answered HTTP " + std::to_string(o.response.status);
-        } else if (o.kind == clients::HttpOutcome::Kind::kResponse) {
-          retryable = "the call answered HTTP " + std::to_string(o.response.status);
-        } else if (o.kind == clients::HttpOutcome::Kind::kRetryable) {
-          retryable = o.error;
-        } else {
-          node_error = o.error;
-        }
+        CallVerdict verdict = Judge(o);
+        node_output = std::move(verdict.output);
+        node_error = std::move(verdict.error);
+        const std::string& retryable = verdict.retryable;
         if (!retryable.empty() && attempts < c->retry.max_attempts) {
           const RetryPolicy policy{c->retry.max_attempts, std::chrono::milliseconds(c->retry.backoff_ms),
                                    std::chrono::milliseconds(3600000)};

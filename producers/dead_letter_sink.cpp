@@ -1,10 +1,9 @@
 #include "producers/dead_letter_sink.hpp"
 
-#include <openssl/evp.h>
-
 #include <stdexcept>
 #include <string_view>
 
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "producers/kafka_producer.hpp"
 
@@ -58,20 +57,7 @@ std::string Truncate(const std::string& s, size_t max) {
 
 }  // namespace
 
-std::string KeySha256Hex(std::string_view key) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 of a dead letter's key failed");
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0F];
-  }
-  return out;
-}
+std::string KeySha256Hex(std::string_view key) { return common::Sha256Hex(key); }
 
 std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter, Slimming slimming) {
   std::vector<std::pair<std::string, std::string>> out;

@@ -1,7 +1,5 @@
 #include "store/migrator.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -13,6 +11,7 @@
 
 #include <pqxx/pqxx>
 
+#include "common/ids.hpp"
 #include "common/log.hpp"
 
 namespace hub::store {
@@ -30,21 +29,6 @@ struct MigrationFile {
   std::string checksum;  // sha256 hex of the contents
 };
 
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("sha256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 std::vector<MigrationFile> ReadMigrations(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -61,7 +45,7 @@ std::vector<MigrationFile> ReadMigrations(const std::string& dir) {
     f.name = p.filename().string();
     f.version = p.stem().string();
     f.sql = body.str();
-    f.checksum = Sha256Hex(f.sql);
+    f.checksum = common::Sha256Hex(f.sql);
     files.push_back(std::move(f));
   }
   std::sort(files.begin(), files.end(),

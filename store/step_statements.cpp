@@ -30,11 +30,9 @@ void PrepareStepStatements(pqxx::connection& conn) {
   conn.prepare(sql::kDeleteSteps,
                "DELETE FROM execution_steps s USING unnest($1::text[], $2::text[]) AS k(e, n) "
                "WHERE s.execution_id = k.e AND s.node_id = k.n");
-  conn.prepare(sql::kNextStepDue,
-               "SELECT (extract(epoch FROM min(greatest(due_at, coalesce(lease_until, due_at)))) * 1000000)::bigint "
-               "FROM execution_steps");
-  conn.prepare(sql::kCountSteps,
-               "SELECT count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
+  conn.prepare(sql::kStepsOutlook,
+               "SELECT (extract(epoch FROM min(greatest(due_at, coalesce(lease_until, due_at)))) * 1000000)::bigint, "
+               "count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
   conn.prepare(sql::kLoadParkedExecutions,
                "SELECT id, workflow_id, status::text, coalesce(output::text, '{}'), logs::text, nodes_executed, "
                "coalesce(next_node, ''), (extract(epoch FROM started_at) * 1000000)::bigint "

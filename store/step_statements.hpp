@@ -20,10 +20,9 @@ inline constexpr const char* kLockOwnedSteps = "hub_lock_owned_steps";
 inline constexpr const char* kDeleteSteps = "hub_delete_steps";
 // A call to try again later: ($1 execution ids, $2 node ids, $3 due times, $4 calls made)
 inline constexpr const char* kRescheduleSteps = "hub_reschedule_steps";
-// -> microseconds since the epoch at which the next step can be claimed (null: none)
-inline constexpr const char* kNextStepDue = "hub_next_step_due";
-// -> steps waiting, and of them due at $1
-inline constexpr const char* kCountSteps = "hub_count_steps";
+// ($1 now) -> microseconds since the epoch at which the next step can be
+// claimed (null: none), steps waiting, and of them due at $1
+inline constexpr const char* kStepsOutlook = "hub_steps_outlook";
 // Under the tenant: ($1 execution ids) -> the executions to resume
 inline constexpr const char* kLoadParkedExecutions = "hub_load_parked_executions";
 // Under the tenant: the next state of resumed executions

@@ -4,7 +4,6 @@
 // the others, are all processed -- its partition is not rewound to it forever.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
-#include <openssl/evp.h>
 
 #include <cstdio>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 namespace hub {
@@ -22,19 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ReceivedMessage;
 using testing::TestConsumer;
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  char hex[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", md[i]);
-    out += hex;
-  }
-  return out;
-}
 
 // A producer that writes to the partition it is told (the test producer of
 // tests/support lets the partitioner choose) and reports each record's offset.
@@ -105,7 +92,7 @@ TEST_F(PoisonDeadLetterTest, ARecordWhoseKeyFillsAMessageIsDeadLetteredAndItsPar
     if (p != kPoisoned) valid("other-" + std::to_string(p), p);
   }
 
-  const std::string digest = Sha256Hex(huge_key);
+  const std::string digest = common::Sha256Hex(huge_key);
   TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
   const ReceivedMessage* letter = nullptr;
   ASSERT_TRUE(dead.PollUntil(

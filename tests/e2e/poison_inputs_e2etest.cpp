@@ -47,14 +47,8 @@ class PoisonInputsTest : public testing::PipelineFixture {
 
 TEST_F(PoisonInputsTest, HostileEventsEndAtOnceWhileEveryOtherEventIsProcessed) {
   // workflows_[7]: 26 transforms, each doubling the previous output.
-  std::string nodes = R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.x}}{{input.x}}"}}})";
-  std::string edges = R"([{"source":"t","target":"n1"})";
-  for (int i = 2; i <= 26; ++i) {
-    const std::string id = "n" + std::to_string(i), prev = "n" + std::to_string(i - 1);
-    nodes += R"(,{"id":")" + id + R"(","type":"transform","data":{"fields":{"a":"{{output.a}}{{output.a}}"}}})";
-    edges += R"(,{"source":")" + prev + R"(","target":")" + id + R"("})";
-  }
-  SetDefinition(workflows_[7], nodes + "]", edges + "]");
+  const auto [doubling_nodes, doubling_edges] = testing::DoublingWorkflow(26);
+  SetDefinition(workflows_[7], doubling_nodes, doubling_edges);
   SetDefinition(workflows_[8],
                 R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.arr.99999999999999999999999}}"}}}])",
                 R"([{"source":"t","target":"n1"}])");

@@ -65,6 +65,15 @@ class LaneHarness : public ::testing::Test {
     lane_ = std::make_unique<consumers::Lane>(0, o, schemas_, dead_letters, completions_, metrics_);
   }
 
+  // Organisation org_a (user user_a) with `workflows` greeting workflows.
+  std::vector<std::string> SeedOrgA(int workflows) {
+    worker::SeedOptions o;
+    o.organization_id = "org_a";
+    o.user_id = "user_a";
+    o.workflows = workflows;
+    return worker::SeedOrganization(db_.url(), o);
+  }
+
   // One workflow.triggered event (name "Ada") for `wf` on partition 0,
   // applied by a lane started here.
   void ApplyOneTrigger(const std::string& wf, const std::string& event_id, producers::DeadLetterSink& dead) {
@@ -156,11 +165,7 @@ class LaneHarness : public ::testing::Test {
 class LaneTest : public LaneHarness {
  protected:
   void SetUp() override {
-    worker::SeedOptions o;
-    o.organization_id = "org_a";
-    o.user_id = "user_a";
-    o.workflows = 1;
-    const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+    const std::string wf = SeedOrgA(1).at(0);
     // Event "e-2" (name "poison") fails with a serialization failure: a
     // transient error, retried by the consume loop.
     testing::InstallPoisonTrigger(db_.admin_url());
@@ -232,21 +237,9 @@ TEST_F(LaneTest, AfterAFailureThePartitionsQueuedMessagesWaitForTheRewind) {
 class PoisonLaneTest : public LaneHarness {
  protected:
   void SetUp() override {
-    worker::SeedOptions o;
-    o.organization_id = "org_a";
-    o.user_id = "user_a";
-    o.workflows = 6;
-    wfs_ = worker::SeedOrganization(db_.url(), o);
-    // Each next transform doubles the previous output: 26 of them reach
-    // gigabytes without the execution limits.
-    std::string nodes = R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.x}}{{input.x}}"}}})";
-    std::string edges = R"([{"source":"t","target":"n1"})";
-    for (int i = 2; i <= 26; ++i) {
-      const std::string id = "n" + std::to_string(i), prev = "n" + std::to_string(i - 1);
-      nodes += R"(,{"id":")" + id + R"(","type":"transform","data":{"fields":{"a":"{{output.a}}{{output.a}}"}}})";
-      edges += R"(,{"source":")" + prev + R"(","target":")" + id + R"("})";
-    }
-    SetDefinition(wfs_[1], nodes + "]", edges + "]");
+    wfs_ = SeedOrgA(6);
+    const auto [doubling_nodes, doubling_edges] = testing::DoublingWorkflow(26);
+    SetDefinition(wfs_[1], doubling_nodes, doubling_edges);
     SetDefinition(wfs_[2], R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.arr.99999999999999999999999}}"}}}])",
                   R"([{"source":"t","target":"n1"}])");
     SetDefinition(wfs_[3], R"([{"id":"t","type":"trigger"},{"id":"n","type":"notification","data":{"userId":"user_a","title":"{{input.name}}"}}])",
@@ -357,11 +350,7 @@ class UnknownTypeLaneTest : public LaneHarness, public ::testing::WithParamInter
 
 TEST_P(UnknownTypeLaneTest, IsASchemaDeadLetter) {
   topic_ = std::string("hub.") + GetParam();
-  worker::SeedOptions o;
-  o.organization_id = "org_a";
-  o.user_id = "user_a";
-  o.workflows = 1;
-  const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+  const std::string wf = SeedOrgA(1).at(0);
   kafka_.CreateTopic(topic_, 1);
   testing::TestProducer producer(kafka_.bootstraps());
   std::string event = worker::MakeWorkflowTriggered("u-1", "org_a", wf, "x");
@@ -388,11 +377,7 @@ INSTANTIATE_TEST_SUITE_P(Types, UnknownTypeLaneTest, ::testing::Values("teleport
 class DelayLaneTest : public LaneHarness {
  protected:
   void SetUp() override {
-    worker::SeedOptions o;
-    o.organization_id = "org_a";
-    o.user_id = "user_a";
-    o.workflows = 1;
-    wf_ = worker::SeedOrganization(db_.url(), o).at(0);
+    wf_ = SeedOrgA(1).at(0);
     testing::SetWorkflowDefinition(
         db_.admin_url(), wf_,
         R"([{"id":"t","type":"trigger"},{"id":"greet","type":"transform","data":{"fields":{"g":"hi {{input.name}}"}}},
@@ -497,11 +482,7 @@ class HttpLaneTest : public LaneHarness {
   }
 
   void RunDefinition(const std::string& nodes, const std::string& edges) {
-    worker::SeedOptions o;
-    o.organization_id = "org_a";
-    o.user_id = "user_a";
-    o.workflows = 1;
-    const std::string wf = worker::SeedOrganization(db_.url(), o).at(0);
+    const std::string wf = SeedOrgA(1).at(0);
     testing::SetWorkflowDefinition(db_.admin_url(), wf, nodes, edges);
     ApplyOneTrigger(wf, "h-1", dead_letters_);
     // Now, after the lane parked the execution with the system clock.

@@ -168,6 +168,17 @@ void InstallPoisonTrigger(const std::string& admin_url) {
   t.commit();
 }
 
+std::pair<std::string, std::string> DoublingWorkflow(int transforms) {
+  std::string nodes = R"([{"id":"t","type":"trigger"},{"id":"n1","type":"transform","data":{"fields":{"a":"{{input.x}}{{input.x}}"}}})";
+  std::string edges = R"([{"source":"t","target":"n1"})";
+  for (int i = 2; i <= transforms; ++i) {
+    const std::string id = "n" + std::to_string(i), prev = "n" + std::to_string(i - 1);
+    nodes += R"(,{"id":")" + id + R"(","type":"transform","data":{"fields":{"a":"{{output.a}}{{output.a}}"}}})";
+    edges += R"(,{"source":")" + prev + R"(","target":")" + id + R"("})";
+  }
+  return {nodes + "]", edges + "]"};
+}
+
 void SetWorkflowDefinition(const std::string& admin_url, const std::string& workflow_id, const std::string& nodes,
                            const std::string& edges) {
   pqxx::connection c(admin_url);

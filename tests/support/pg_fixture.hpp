@@ -12,6 +12,7 @@
 // Threading: a PgDatabase is used from one thread at a time; its URLs may be
 // used from any thread or process.
 #include <string>
+#include <utility>
 
 namespace hub::testing {
 
@@ -54,5 +55,11 @@ void InstallPoisonTrigger(const std::string& admin_url);
 // workflow.
 void SetWorkflowDefinition(const std::string& admin_url, const std::string& workflow_id, const std::string& nodes,
                            const std::string& edges);
+
+// The hostile definition of the poison-input issue (nodes, edges): a trigger
+// and `transforms` transforms n1..nk, each doubling the previous output
+// (n1 renders {{input.x}} twice).  26 of them reach gigabytes without the
+// execution limits.
+std::pair<std::string, std::string> DoublingWorkflow(int transforms);
 
 }  // namespace hub::testing

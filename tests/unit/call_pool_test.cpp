@@ -17,11 +17,17 @@ TEST(CallPool, RunsEveryIndexOnceWithBoundedConcurrencyRoundAfterRound) {
   for (int round = 0; round < 3; ++round) {
     std::vector<std::atomic<int>> runs(200);
     std::atomic<int> in_flight{0}, most{0};
+    std::atomic<size_t> taken{0};
     pool.RunAll(runs.size(), [&](size_t i) {
       const int now = ++in_flight;
       for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      // Each call waits until the pool is full (or nothing is left to take),
+      // so the bound is reached, not just respected.
+      ++taken;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (in_flight.load() < 4 && taken.load() < runs.size() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
       ++runs[i];
       --in_flight;
     });

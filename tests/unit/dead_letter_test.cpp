@@ -2,7 +2,6 @@
 
 #include <future>
 #include <librdkafka/rdkafka.h>
-#include <openssl/evp.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <librdkafka/rdkafkacpp.h>
 
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "common/metrics.hpp"
 #include "producers/dead_letter_sink.hpp"
 #include "producers/kafka_producer.hpp"
@@ -100,20 +100,6 @@ TEST(DeadLetterHeaders, ASlimLetterSaysWhatItLeftOut) {
   EXPECT_EQ(AsMap(again).count("hub-value-omitted"), 0u);
 }
 
-// SHA-256 in lowercase hex, computed here rather than with the code under test.
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  char hex[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", md[i]);
-    out += hex;
-  }
-  return out;
-}
-
 TEST(DeadLetterHeaders, KeySha256HexIsTheLowercaseHexDigest) {
   EXPECT_EQ(KeySha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(KeySha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -128,7 +114,7 @@ TEST(DeadLetterHeaders, TheLastFormNamesTheKeysLengthAndDigestAfterTheOtherOmiss
   EXPECT_EQ(h[5], (std::pair<std::string, std::string>{"hub-value-omitted", std::to_string(l.value.size())}));
   EXPECT_EQ(h[6], (std::pair<std::string, std::string>{"hub-headers-omitted", "2"}));
   EXPECT_EQ(h[7], (std::pair<std::string, std::string>{"hub-key-omitted", "7"}));  // "order-1"
-  EXPECT_EQ(h[8], (std::pair<std::string, std::string>{"hub-key-sha256", Sha256Hex("order-1")}));
+  EXPECT_EQ(h[8], (std::pair<std::string, std::string>{"hub-key-sha256", common::Sha256Hex("order-1")}));
 
   // Redriven and failing again in full: none of the omission headers stays.
   l.headers = h;
@@ -310,7 +296,7 @@ TEST(KafkaDeadLetterSink, ALetterWhoseKeyAloneIsTooLargeGoesOutUnderTheKeysSha25
   const Read& normal = got[0].key == "order-1" ? got[0] : got[1];
   const Read& slim = got[0].key == "order-1" ? got[1] : got[0];
   EXPECT_EQ(normal.headers, DeadLetterHeaders(SampleLetter()));
-  const std::string digest = Sha256Hex(huge.key);
+  const std::string digest = common::Sha256Hex(huge.key);
   EXPECT_EQ(slim.key, digest);  // one original key, one dead-letter partition
   EXPECT_TRUE(slim.value.empty());
   EXPECT_EQ(slim.headers, DeadLetterHeaders(huge, Slimming::kWithoutValueHeadersAndKey));

@@ -10,6 +10,7 @@
 // templates (a lone placeholder keeps its JSON type) or JSON literals.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -28,6 +29,13 @@ struct Comparison {
 struct ConditionConfig {
   std::vector<std::unique_ptr<Comparison>> terms;
   bool any = false;  // "or"
+  // Whether a side's template starts at `root` (e.g. "nodes").
+  bool RefersTo(std::string_view root) const {
+    for (const auto& t : terms)
+      if ((!t->left_is_literal && t->left.RefersTo(root)) || (!t->right_is_literal && t->right.RefersTo(root)))
+        return true;
+    return false;
+  }
 };
 
 // Throws std::invalid_argument naming the node and the field.

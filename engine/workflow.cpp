@@ -253,7 +253,8 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
       bool reads = step.kind == StepKind::kDelay || step.kind == StepKind::kHttpRequest;
       for (const auto& f : step.fields) reads = reads || f.second.RefersTo("nodes");
       reads = reads || step.user_id.RefersTo("nodes") || step.title.RefersTo("nodes") ||
-              step.message.RefersTo("nodes") || step.until.RefersTo("nodes");
+              step.message.RefersTo("nodes") || step.until.RefersTo("nodes") ||
+              (step.condition && step.condition->RefersTo("nodes"));
       wf->keeps_node_outputs = wf->keeps_node_outputs || reads;
     }
   } catch (const std::invalid_argument& e) {

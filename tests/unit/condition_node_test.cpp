@@ -101,5 +101,20 @@ TEST(ConditionNode, BadConditionsAreDefinitionOrExecutionErrors) {
       << e.result.error;
 }
 
+TEST(ConditionNode, ReadsAnEarlierNodesOutputInAWorkflowThatNeverParks) {
+  auto wf = CompileWorkflow(
+      "wf", "Pure", "org", true, "t",
+      R"([{"id":"t","type":"trigger"},{"id":"score","type":"transform","data":{"fields":{"points":"{{input.points}}"}}},
+          {"id":"check","type":"condition","data":{"conditions":[{"left":"{{nodes.score.output.points}}","op":">=","right":10}]}},
+          {"id":"win","type":"transform","data":{"fields":{"result":"win"}}}])",
+      R"([{"source":"t","target":"score"},{"source":"score","target":"check"},
+          {"source":"check","sourceHandle":"true","target":"win"}])",
+      "");
+  ASSERT_TRUE(wf->compile_error.empty()) << wf->compile_error;
+  Exec e(*wf, R"({"points":12})");
+  ASSERT_EQ(e.result.status, ExecutionStatus::kCompleted) << e.result.error;
+  EXPECT_EQ(e.StatusOf("win"), "COMPLETED");
+}
+
 }  // namespace
 }  // namespace hub::engine

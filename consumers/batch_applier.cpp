@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/log.hpp"
+#include "outbox/rows.hpp"
 #include "store/connection.hpp"
 #include "store/db_errors.hpp"
 #include "store/pg_array.hpp"
@@ -56,6 +57,9 @@ void BatchApplier::EnsureConnected() {
   conn_.reset();
   try {
     conn_ = store::ConnectWorker(url_);
+    outbox::PrepareStatements(*conn_);
+    for (auto& h : handlers_)
+      if (h) h->Prepare(*conn_);
     metrics_.db_ok = true;
   } catch (const std::exception& e) {
     metrics_.db_ok = false;
@@ -78,7 +82,7 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
   for (auto* it : items) {
     if (it->state == ItemState::kFailed) continue;
     it->state = ItemState::kPending;
-    it->workflow.reset();
+    it->loaded.reset();
   }
   for (auto* it : items) {
     if (it->state != ItemState::kPending) continue;
@@ -101,7 +105,7 @@ void BatchApplier::Apply(const std::vector<WorkItem*>& items) {
       continue;
     }
     it->state = ItemState::kPending;
-    it->workflow.reset();
+    it->loaded.reset();
     try {
       ApplyTransaction({it});
     } catch (const std::exception& e) {

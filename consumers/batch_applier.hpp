@@ -39,7 +39,7 @@ namespace hub::consumers {
 
 // Receives the outbox rows of every committed transaction (on the lane
 // thread, right after COMMIT), to publish them from memory.
-using OutboxCommitted = std::function<void(store::CommittedOutbox&&)>;
+using OutboxCommitted = std::function<void(outbox::CommittedOutbox&&)>;
 
 class BatchApplier {
  public:
@@ -81,7 +81,7 @@ class BatchApplier {
   std::vector<std::unique_ptr<BatchHandler>> handlers_;
   common::Metrics& metrics_;
   std::unique_ptr<pqxx::connection> conn_;
-  store::OutboxBatch outbox_;
+  outbox::OutboxBatch outbox_;
   OutboxCommitted on_committed_;
   int careful_batches_ = 0;  // batches left to apply with ON CONFLICT
 };

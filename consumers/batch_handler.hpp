@@ -15,20 +15,22 @@
 
 #include "common/metrics.hpp"
 #include "consumers/work_item.hpp"
-#include "store/outbox_batch.hpp"
+#include "outbox/rows.hpp"
 
 namespace hub::consumers {
 
 class BatchHandler {
  public:
   virtual ~BatchHandler() = default;
+  // Prepares the family's named statements on a new connection of the lane.
+  virtual void Prepare(pqxx::connection& conn) = 0;
   // Loads what `items` refer to; Fail()s the ones that cannot be applied
   // (e.g. a workflow that does not exist in this organisation).
   virtual void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) = 0;
   // Writes the effects of items seen for the first time, and their outgoing
   // events into `outbox`.
   virtual void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
-                     store::OutboxBatch& outbox) = 0;
+                     outbox::OutboxBatch& outbox) = 0;
   // Whether Apply() records an item whose `refused` is set (the database
   // refused its effects once) as a failure of its own, e.g. a FAILED
   // execution with that reason and its completion event, instead of its

@@ -5,7 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
-#include "producers/kafka_config.hpp"
+#include "kafka/config.hpp"
 
 namespace hub::consumers {
 namespace {
@@ -25,7 +25,7 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
                     std::chrono::milliseconds(opts_.retry_max_backoff_ms)},
       clock_(*opts_.clock),
       metrics_(metrics) {
-  std::unique_ptr<RdKafka::Conf> conf = producers::MakeKafkaConf(opts_.brokers, opts_.kafka_config);
+  std::unique_ptr<RdKafka::Conf> conf = kafka::MakeKafkaConf(opts_.brokers, opts_.kafka_config);
   Set(*conf, "group.id", opts_.group);
   Set(*conf, "partition.assignment.strategy", "cooperative-sticky");
   Set(*conf, "enable.auto.offset.store", "false");

@@ -7,7 +7,6 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "consumers/envelope.hpp"
-#include "engine/workflow.hpp"
 
 namespace hub::consumers {
 
@@ -28,8 +27,9 @@ struct WorkItem {
   // Set when the database refused this event's effects: the handler records
   // the failure instead (BatchHandler::RecordsRefusals).
   std::string refused;
-  // Handler scratch space (loaded state for this event).
-  std::shared_ptr<const engine::CompiledWorkflow> workflow;
+  // What the event's handler loaded for it (e.g. its compiled workflow),
+  // typed by the handler: the generic item knows no family's state.
+  std::shared_ptr<const void> loaded;
 
   // Ready for another event; keeps the envelope's buffers for reuse.
   void Reset() {
@@ -41,7 +41,7 @@ struct WorkItem {
     error_class = common::ErrorClass::kInternal;
     reason.clear();
     refused.clear();
-    workflow.reset();
+    loaded.reset();
   }
 
   void Fail(common::ErrorClass cls, std::string why) {

@@ -5,7 +5,7 @@
 
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "producers/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 
 namespace hub::producers {
 namespace {
@@ -87,7 +87,7 @@ std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLet
   return out;
 }
 
-KafkaDeadLetterSink::KafkaDeadLetterSink(KafkaProducer& producer, std::string topic, common::Metrics& metrics)
+KafkaDeadLetterSink::KafkaDeadLetterSink(kafka::KafkaProducer& producer, std::string topic, common::Metrics& metrics)
     : producer_(producer), topic_(std::move(topic)), metrics_(metrics) {}
 
 void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
@@ -103,12 +103,12 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
   while (!pending.empty()) {
     std::vector<std::vector<std::pair<std::string, std::string>>> headers;  // keeps the views alive
     headers.reserve(pending.size());
-    std::vector<ProducerMessage> messages(pending.size());
+    std::vector<kafka::ProducerMessage> messages(pending.size());
     for (size_t j = 0; j < pending.size(); ++j) {
       const DeadLetter& letter = letters[pending[j]];
       const Slimming slimming = form[pending[j]];
       headers.push_back(DeadLetterHeaders(letter, slimming));
-      ProducerMessage& m = messages[j];
+      kafka::ProducerMessage& m = messages[j];
       m.topic = topic_;
       // In the last form the key is the original key's digest: hub-key-sha256, the last header.
       m.key = slimming == Slimming::kWithoutValueHeadersAndKey ? std::string_view(headers.back().back().second)
@@ -117,10 +117,10 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
       m.headers.reserve(headers.back().size());
       for (const auto& [name, value] : headers.back()) m.headers.emplace_back(name, value);
     }
-    std::vector<Delivery> results = producer_.ProduceBatch(messages);
+    std::vector<kafka::Delivery> results = producer_.ProduceBatch(messages);
     std::vector<size_t> slimmer;
     for (size_t j = 0; j < results.size(); ++j) {
-      const Delivery& d = results[j];
+      const kafka::Delivery& d = results[j];
       if (d.ok) continue;
       const size_t i = pending[j];
       if (d.rejected && Slimmer(form[i]) != Slimming::kNone) {
@@ -151,7 +151,7 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
     // which tolerate that.  Nothing is counted until the batch is through.
     std::string what = "dead letter topic " + topic_ + ": " + std::to_string(failed) + " of " +
                        std::to_string(letters.size()) + " letters not delivered: " + first_failure;
-    if (permanent) throw DeliveryFailed(what);
+    if (permanent) throw kafka::DeliveryFailed(what);
     throw common::TransientError(what);
   }
   for (size_t i = 0; i < letters.size(); ++i) {

@@ -12,9 +12,11 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 
-namespace hub::producers {
-
+namespace hub::kafka {
 class KafkaProducer;
+}  // namespace hub::kafka
+
+namespace hub::producers {
 
 // How much of the original a dead letter carries.  The contract's form keeps
 // the value, key and headers; a letter the producer refuses as too large
@@ -49,7 +51,7 @@ class DeadLetterSink {
  public:
   virtual ~DeadLetterSink() = default;
   // Blocks until every letter is delivered; throws common::TransientError if the
-  // broker can't take them (retry later), DeliveryFailed if it never will.
+  // broker can't take them (retry later), kafka::DeliveryFailed if it never will.
   virtual void Send(const std::vector<DeadLetter>& letters) = 0;
 };
 
@@ -63,7 +65,7 @@ inline constexpr size_t kMaxReasonBytes = 2048;
 std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLetter& letter,
                                                                    Slimming slimming = Slimming::kNone);
 
-// Publishes to one topic through a shared KafkaProducer; any thread (Send
+// Publishes to one topic through a shared kafka::KafkaProducer; any thread (Send
 // blocks its caller only).  Counts metrics.events_deadlettered[class] once a
 // letter is delivered (and deadletters_value_omitted for slimmed ones).  A
 // letter the producer refuses as too large is sent again slimmer (Slimming)
@@ -71,12 +73,12 @@ std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLet
 // the caller.
 class KafkaDeadLetterSink : public DeadLetterSink {
  public:
-  KafkaDeadLetterSink(KafkaProducer& producer, std::string topic /* e.g. "hub.deadletter" */,
+  KafkaDeadLetterSink(kafka::KafkaProducer& producer, std::string topic /* e.g. "hub.deadletter" */,
                       common::Metrics& metrics);
   void Send(const std::vector<DeadLetter>& letters) override;
 
  private:
-  KafkaProducer& producer_;
+  kafka::KafkaProducer& producer_;
   const std::string topic_;
   common::Metrics& metrics_;
 };

@@ -1,13 +1,13 @@
 #include "worker/catalogue.hpp"
 
-#include "consumers/workflow_triggered_handler.hpp"
+#include "consumers/workflows/triggered_handler.hpp"
 #include "worker/seed.hpp"
 
 namespace hub::worker {
 namespace {
 
 std::unique_ptr<consumers::BatchHandler> WorkflowTriggered(const consumers::HandlerDeps& d) {
-  return std::make_unique<consumers::WorkflowTriggeredHandler>(d.topic_prefix, d.limits, d.max_event_bytes, *d.clock);
+  return std::make_unique<workflows::WorkflowTriggeredHandler>(d.topic_prefix, d.limits, d.max_event_bytes, *d.clock);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "producers/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 #include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 #include "worker/seed.hpp"
@@ -46,10 +46,10 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
             << " greeting workflows (+1 inactive, +1 that waits 2 s), 2 AI agents, a PIPELINE team, a webhook "
                "integration, an order.\n";
 
-  producers::ProducerOptions po;
+  kafka::ProducerOptions po;
   po.brokers = s.kafka_brokers;
   po.extra = s.kafka_config;
-  producers::KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   consumers::DemoContext ctx;
   ctx.organization_id = so.organization_id;
   ctx.workflows = workflows;
@@ -58,7 +58,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   ctx.with_calls = !endpoint.empty();
 
   // Every family of the catalogue that has demo events.
-  // ProducerMessage holds views: the topics and events live until the batch is delivered.
+  // kafka::ProducerMessage holds views: the topics and events live until the batch is delivered.
   std::vector<std::string> topics;
   std::vector<consumers::DemoEvents> events_of;
   for (const auto& family : Catalogue().families()) {
@@ -66,7 +66,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
     topics.push_back(s.topic_prefix + family.type);
     events_of.push_back(family.demo(ctx));
   }
-  std::vector<producers::ProducerMessage> msgs;
+  std::vector<kafka::ProducerMessage> msgs;
   for (size_t f = 0; f < topics.size(); ++f)
     for (const auto& [key, value] : events_of[f])
       msgs.push_back({topics[f], key, value, {{"content-type", "application/cloudevents+json"}}});

@@ -18,11 +18,11 @@
 #include "common/metrics.hpp"
 #include "consumers/consume_loop.hpp"
 #include "consumers/schema_registry.hpp"
-#include "consumers/workflow_step_runner.hpp"
+#include "consumers/workflows/step_runner.hpp"
 #include "producers/dead_letter_sink.hpp"
-#include "producers/kafka_producer.hpp"
-#include "producers/outbox_publisher.hpp"
-#include "producers/outbox_relay.hpp"
+#include "kafka/producer.hpp"
+#include "outbox/publisher.hpp"
+#include "outbox/relay.hpp"
 #include "store/connection.hpp"
 #include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
@@ -103,10 +103,10 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
 
   consumers::SchemaRegistry schemas(consumers::SchemaRegistry::DefaultDir());
 
-  producers::ProducerOptions po;
+  kafka::ProducerOptions po;
   po.brokers = brokers;
   po.extra = s.kafka_config;
-  producers::KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   // Fetch the output topics' metadata now rather than on the first event.
   std::vector<std::string> outputs;  // of the families consumed, and the dead letters
   std::string inputs;
@@ -119,19 +119,19 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   producer.WarmUp(outputs, std::chrono::seconds(5));
   producers::KafkaDeadLetterSink dead_letters(producer, s.topic_prefix + "deadletter", metrics);
 
-  producers::RelayOptions ro;
+  outbox::RelayOptions ro;
   ro.database_url = s.database_url;
   ro.batch = s.relay_batch;
   ro.poll_ms = s.relay_poll_ms;
   ro.grace_ms = s.relay_grace_ms;
   ro.clock = &clock;
-  producers::OutboxRelay relay(ro, producer, metrics);
+  outbox::OutboxRelay relay(ro, producer, metrics);
   relay.Start();
   // Committed outbox rows are published from memory; the relay only takes
   // what is older than its grace period.
-  producers::PublisherOptions pub_o;
+  outbox::PublisherOptions pub_o;
   pub_o.database_url = s.database_url;
-  producers::OutboxPublisher publisher(pub_o, producer, metrics);
+  outbox::OutboxPublisher publisher(pub_o, producer, metrics);
   publisher.Start();
 
   HealthProbe probe(s.database_url, brokers, s.kafka_config, metrics);
@@ -157,14 +157,14 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.deps.limits.max_nodes = s.max_nodes_executed;
   co.deps.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
   co.clock = &clock;
-  co.on_outbox_committed = [&publisher](store::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
+  co.on_outbox_committed = [&publisher](outbox::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
   // rows stay for the relay; per-key order may then break, README).
   co.on_revoke = [&publisher] { publisher.WaitPublished(std::chrono::steady_clock::now() + std::chrono::seconds(5)); };
   consumers::ConsumeLoop loop(co, schemas, dead_letters, metrics);
 
   // Resumes executions parked at durable steps (delays), on any pod.
-  consumers::StepRunnerOptions so;
+  workflows::StepRunnerOptions so;
   so.database_url = s.database_url;
   so.topic_prefix = s.topic_prefix;
   so.clock = &clock;
@@ -180,7 +180,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   so.http = &http_client;
   so.concurrency = s.step_concurrency;
   so.lease_ms = s.step_lease_ms;
-  consumers::WorkflowStepRunner steps(so, metrics);
+  workflows::WorkflowStepRunner steps(so, metrics);
   steps.Start();
 
   const auto timeout = std::chrono::seconds(s.shutdown_timeout_s);

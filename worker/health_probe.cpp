@@ -6,7 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "common/log.hpp"
-#include "producers/kafka_config.hpp"
+#include "kafka/config.hpp"
 
 namespace hub::worker {
 
@@ -36,7 +36,7 @@ void HealthProbe::Run() {
   std::unique_ptr<pqxx::connection> db;
   std::unique_ptr<RdKafka::Producer> kafka;
   try {
-    auto conf = producers::MakeKafkaConf(brokers_, kafka_config_);
+    auto conf = kafka::MakeKafkaConf(brokers_, kafka_config_);
     std::string err;
     conf->set("client.id", "hubworker-health", err);
     kafka.reset(RdKafka::Producer::create(conf.get(), err));

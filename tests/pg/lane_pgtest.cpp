@@ -18,7 +18,7 @@
 
 #include "common/ids.hpp"
 #include "consumers/lane.hpp"
-#include "consumers/workflow_step_runner.hpp"
+#include "consumers/workflows/step_runner.hpp"
 #include "tests/support/http_stub.hpp"
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/mock_kafka.hpp"
@@ -389,12 +389,12 @@ class DelayLaneTest : public LaneHarness {
     manual_ = std::make_unique<common::ManualClock>(common::SystemClock().NowUnixMicros());
   }
 
-  std::unique_ptr<consumers::WorkflowStepRunner> Runner(const std::string& owner) {
-    consumers::StepRunnerOptions o;
+  std::unique_ptr<workflows::WorkflowStepRunner> Runner(const std::string& owner) {
+    workflows::StepRunnerOptions o;
     o.database_url = db_.url();
     o.clock = manual_.get();
     o.owner = owner;
-    return std::make_unique<consumers::WorkflowStepRunner>(o, metrics_);
+    return std::make_unique<workflows::WorkflowStepRunner>(o, metrics_);
   }
 
   std::string Status() {
@@ -490,12 +490,12 @@ class HttpLaneTest : public LaneHarness {
     clients::HttpClientOptions ho;
     ho.allowlist = {"127.0.0.1"};
     http_ = std::make_unique<clients::HttpClient>(ho);
-    consumers::StepRunnerOptions ro;
+    workflows::StepRunnerOptions ro;
     ro.database_url = db_.url();
     ro.clock = manual_.get();
     ro.owner = "runner";
     ro.http = http_.get();
-    runner_ = std::make_unique<consumers::WorkflowStepRunner>(ro, metrics_);
+    runner_ = std::make_unique<workflows::WorkflowStepRunner>(ro, metrics_);
   }
 
   std::string Outcome() {
@@ -512,7 +512,7 @@ class HttpLaneTest : public LaneHarness {
   NoDeadLetters dead_letters_;
   std::unique_ptr<common::ManualClock> manual_;
   std::unique_ptr<clients::HttpClient> http_;
-  std::unique_ptr<consumers::WorkflowStepRunner> runner_;
+  std::unique_ptr<workflows::WorkflowStepRunner> runner_;
 };
 
 TEST_F(HttpLaneTest, TwoFailuresThenSuccessCompletesWithThreeAttemptsAndOneIdempotencyKey) {

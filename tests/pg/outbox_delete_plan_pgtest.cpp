@@ -1,4 +1,4 @@
-// The DELETE of published outbox rows (kDeleteOutboxRowsSql) must probe the
+// The DELETE of published outbox rows (kDeleteDeliveredSql) must probe the
 // outbox's key once per row whatever the statistics say.  The statistics that
 // broke the earlier statement: a VACUUM that saw the outbox momentarily empty
 // (reltuples 0 over many pages) while rows keep arriving.  Real PostgreSQL,
@@ -12,11 +12,11 @@
 
 #include <pqxx/pqxx>
 
-#include "producers/outbox_message.hpp"
+#include "outbox/delivered_rows.hpp"
 #include "store/pg_array.hpp"
 #include "tests/support/pg_fixture.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 namespace {
 
 // The statement before: the planner may put the outbox on the outer side.
@@ -98,7 +98,7 @@ TEST_F(OutboxDeletePlanTest, ProbesTheKeyOncePerRowAfterAVacuumSawTheOutboxEmpty
     // As the worker's prepared statements, planned once for any arguments.
     pqxx::nontransaction q(c);
     q.exec("SET plan_cache_mode = force_generic_plan");
-    q.exec(std::string("PREPARE delete_published (smallint[], bigint[]) AS ") + kDeleteOutboxRowsSql);
+    q.exec(std::string("PREPARE delete_published (smallint[], bigint[]) AS ") + kDeleteDeliveredSql);
     q.exec(std::string("PREPARE join_delete (smallint[], bigint[]) AS ") + kJoinDeleteSql);
   }
 
@@ -140,7 +140,7 @@ TEST_F(OutboxDeletePlanTest, ProbesTheKeyOncePerRowAfterAVacuumSawTheOutboxEmpty
 TEST_F(OutboxDeletePlanTest, DeletesNothingElseAndToleratesKeysThatAreGone) {
   pqxx::connection c(db_.url());
   InsertRows(c);
-  c.prepare("delete_published", kDeleteOutboxRowsSql);
+  c.prepare("delete_published", kDeleteDeliveredSql);
   const std::vector<std::pair<int, int64_t>> keys = Keys(c);
   std::vector<std::pair<int, int64_t>> some(keys.begin(), keys.begin() + 10);
   some.emplace_back(some.front().first, some.front().second + 1000000);  // no such row
@@ -152,4 +152,4 @@ TEST_F(OutboxDeletePlanTest, DeletesNothingElseAndToleratesKeysThatAreGone) {
 }
 
 }  // namespace
-}  // namespace hub::producers
+}  // namespace hub::outbox

@@ -18,17 +18,17 @@
 
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
-#include "producers/kafka_producer.hpp"
-#include "producers/outbox_publisher.hpp"
-#include "producers/outbox_relay.hpp"
+#include "kafka/producer.hpp"
+#include "outbox/publisher.hpp"
+#include "outbox/relay.hpp"
 #include "store/connection.hpp"
-#include "store/outbox_batch.hpp"
+#include "outbox/rows.hpp"
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
 #include "tests/support/process.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 namespace {
 
 using namespace std::chrono_literals;
@@ -39,8 +39,8 @@ class OutboxPublisherTest : public ::testing::Test {
  protected:
   OutboxPublisherTest() { kafka_.CreateTopic(kTopic, 4); }
 
-  ProducerOptions FastFailingProducer() {
-    ProducerOptions po;
+  kafka::ProducerOptions FastFailingProducer() {
+    kafka::ProducerOptions po;
     po.brokers = kafka_.bootstraps();
     po.message_timeout_ms = 3000;
     return po;
@@ -48,12 +48,13 @@ class OutboxPublisherTest : public ::testing::Test {
 
   // Commits `n` outbox rows (keys k0..k4) in one transaction, as a lane does,
   // and returns them as the lane hands them over.
-  store::CommittedOutbox Commit(int first, int n) {
-    store::OutboxBatch batch;
+  CommittedOutbox Commit(int first, int n) {
+    OutboxBatch batch;
     for (int i = first; i < first + n; ++i)
       batch.Add(kTopic, "k" + std::to_string(i % 5), R"({"seq":)" + std::to_string(i) + "}",
                 i % 2 ? R"({"traceparent":"00-abc-def-01"})" : "{}");
     auto conn = store::ConnectWorker(db_.url());
+    PrepareStatements(*conn);
     pqxx::work txn(*conn);
     batch.Flush(txn, /*notify=*/false);
     txn.commit();
@@ -83,7 +84,7 @@ class OutboxPublisherTest : public ::testing::Test {
   testing::MockKafka kafka_{3};
   testing::PgDatabase db_;
   common::Metrics metrics_;
-  KafkaProducer producer_{FastFailingProducer()};
+  kafka::KafkaProducer producer_{FastFailingProducer()};
 };
 
 TEST_F(OutboxPublisherTest, PublishesCommittedRowsInKeyOrderAndDeletesThem) {
@@ -175,4 +176,4 @@ TEST_F(OutboxPublisherTest, TakesABatchLargerThanItsBoundIntoAnEmptyQueueAndNoth
 }
 
 }  // namespace
-}  // namespace hub::producers
+}  // namespace hub::outbox

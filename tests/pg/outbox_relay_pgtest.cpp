@@ -20,15 +20,15 @@
 #include <pqxx/pqxx>
 
 #include "common/metrics.hpp"
-#include "common/outbox_shard.hpp"
-#include "producers/kafka_producer.hpp"
-#include "producers/outbox_relay.hpp"
+#include "outbox/shard.hpp"
+#include "kafka/producer.hpp"
+#include "outbox/relay.hpp"
 #include "store/pg_array.hpp"
 #include "tests/support/mock_kafka.hpp"
 #include "tests/support/pg_fixture.hpp"
 #include "tests/support/process.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -138,7 +138,7 @@ void InsertRows(pqxx::connection& conn, int64_t first, int n, int keys, const st
       hdrs(PgElement::kJsonb);
   for (int64_t seq = first; seq < first + n; ++seq) {
     std::string k = KeyOf(seq, keys);
-    shard.AddInt(common::OutboxShard(k));
+    shard.AddInt(OutboxShard(k));
     topic.Add(kTopic);
     key.Add(k);
     std::string p = R"({"specversion":"1.0","key":")" + k + R"(","seq":)" + std::to_string(seq);
@@ -194,8 +194,8 @@ void ExpectAllInKeyOrder(const std::vector<Received>& msgs, int64_t n, bool exac
   EXPECT_EQ(seen.size(), static_cast<size_t>(n)) << "unexpected seqs";
 }
 
-ProducerOptions ProducerFor(const testing::MockKafka& kafka) {
-  ProducerOptions o;
+kafka::ProducerOptions ProducerFor(const testing::MockKafka& kafka) {
+  kafka::ProducerOptions o;
   o.brokers = kafka.bootstraps();
   o.extra = {{"reconnect.backoff.max.ms", "200"}, {"log_level", "3"}};
   return o;
@@ -230,7 +230,7 @@ class OutboxRelayTest : public ::testing::Test {
 };
 
 TEST_F(OutboxRelayTest, EveryRowIsPublishedExactlyOnceAndTheOutboxEmpties) {
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db, 500), producer, metrics);
   relay.Start();
@@ -255,9 +255,9 @@ TEST_F(OutboxRelayTest, ARowTheProducerRefusesAsTooLargeIsQuarantinedAndDoesNotH
   InsertRows(writer, 0, 1, 1);
   InsertRows(writer, 1, 1, 1, "{}", "0 seconds", 10000);
   InsertRows(writer, 2, 1, 1);
-  ProducerOptions po = ProducerFor(kafka);
+  kafka::ProducerOptions po = ProducerFor(kafka);
   po.extra.emplace_back("message.max.bytes", "4000");
-  KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 2u);
@@ -286,7 +286,7 @@ TEST_F(OutboxRelayTest, ARowTheProducerRefusesAsTooLargeIsQuarantinedAndDoesNotH
 TEST_F(OutboxRelayTest, RowHeadersAreCarriedNextToTheCloudEventsContentType) {
   InsertRows(writer, 0, 1, 1, R"({"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","x-attempt":3})");
   InsertRows(writer, 1, 1, 1, R"({"content-type":"application/json"})");
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 2u);
@@ -304,7 +304,7 @@ TEST_F(OutboxRelayTest, RowHeadersAreCarriedNextToTheCloudEventsContentType) {
 }
 
 TEST_F(OutboxRelayTest, TwoRelaysShareTheShardsAndPublishEveryRowOnceInKeyOrder) {
-  KafkaProducer producer_a(ProducerFor(kafka)), producer_b(ProducerFor(kafka));
+  kafka::KafkaProducer producer_a(ProducerFor(kafka)), producer_b(ProducerFor(kafka));
   common::Metrics metrics_a, metrics_b;
   OutboxRelay a(RelayFor(db, 300), producer_a, metrics_a);
   OutboxRelay b(RelayFor(db, 300), producer_b, metrics_b);
@@ -332,13 +332,13 @@ TEST_F(OutboxRelayTest, TwoRelaysShareTheShardsAndPublishEveryRowOnceInKeyOrder)
 TEST_F(OutboxRelayTest, ARelayThatStopsMidwayLeavesTheRestToAnother) {
   constexpr int kRows = 1000;
   InsertRows(writer, 0, kRows, 13);
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics_a, metrics_b;
   {
     OutboxRelay a(RelayFor(db, 100), producer, metrics_a);
     EXPECT_EQ(a.PublishOnce(), 100u);
     EXPECT_EQ(a.PublishOnce(), 100u);
-    EXPECT_EQ(a.ShardsOwned(), common::kOutboxShards);
+    EXPECT_EQ(a.ShardsOwned(), kOutboxShards);
     a.Stop(Clock::now());  // gives its shards up with rows left in them
   }
   EXPECT_EQ(OutboxCount(writer), kRows - 200);
@@ -354,7 +354,7 @@ TEST_F(OutboxRelayTest, ARelayThatStopsMidwayLeavesTheRestToAnother) {
 }
 
 TEST_F(OutboxRelayTest, ShardsOfARelayWhoseSessionDiesAreTakenOverAndItRejoinsAfterReconnecting) {
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics_a, metrics_b;
   RelayOptions options_a = RelayFor(db, 200);
   options_a.database_url = WithApplicationName(db.url(), "relay_a");
@@ -390,10 +390,10 @@ TEST_F(OutboxRelayTest, RowsOfShardsHeldElsewhereWaitAndAreCountedAsPending) {
   {
     pqxx::nontransaction tx(other);
     tx.exec_params("SELECT pg_advisory_lock($1::int, s) FROM generate_series(0, $2::int - 1) s",
-                   common::kRelayLockClass, common::kOutboxShards);
+                   kRelayLockClass, kOutboxShards);
   }
   InsertRows(writer, 0, 10, 3, "{}", "5 seconds");
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 0u);
@@ -406,8 +406,8 @@ TEST_F(OutboxRelayTest, RowsOfShardsHeldElsewhereWaitAndAreCountedAsPending) {
     tx.exec("SELECT pg_advisory_unlock_all()");
   }
   ASSERT_TRUE(WaitFor([&] { return relay.PublishOnce() > 0; }));  // takes the free shards
-  EXPECT_EQ(relay.ShardsOwned(), common::kOutboxShards);
-  EXPECT_EQ(metrics.relay_shards_owned.load(), common::kOutboxShards);
+  EXPECT_EQ(relay.ShardsOwned(), kOutboxShards);
+  EXPECT_EQ(metrics.relay_shards_owned.load(), kOutboxShards);
   ASSERT_TRUE(WaitFor([&] {
     relay.PublishOnce();
     return OutboxCount(writer) == 0;
@@ -424,7 +424,7 @@ TEST_F(OutboxRelayTest, GaugesCountPendingRowsAndTheOldestAmongManyDeletedOnes) 
   {
     pqxx::nontransaction tx(other);
     tx.exec_params("SELECT pg_advisory_lock($1::int, s) FROM generate_series(0, $2::int - 1) s",
-                   common::kRelayLockClass, common::kOutboxShards);
+                   kRelayLockClass, kOutboxShards);
   }
   InsertRows(writer, 0, 3000, 50);
   {
@@ -433,7 +433,7 @@ TEST_F(OutboxRelayTest, GaugesCountPendingRowsAndTheOldestAmongManyDeletedOnes) 
   }
   InsertRows(writer, 3000, 5, 3, "{}", "30 seconds");
   InsertRows(writer, 3005, 20, 7, "{}", "1 seconds");
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   EXPECT_EQ(relay.PublishOnce(), 0u);
@@ -451,9 +451,9 @@ TEST_F(OutboxRelayTest, ProduceRequestsRejectedByTheBrokerAreRetriedAndNothingIs
   // it, and the mock (no sequence checks for non-transactional producers)
   // writes it ahead of the rejected rows where a real broker answers
   // OUT_OF_ORDER_SEQUENCE_NUMBER.  The split case is the next test's.
-  ProducerOptions po = ProducerFor(kafka);
+  kafka::ProducerOptions po = ProducerFor(kafka);
   po.linger_ms = 2;
-  KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   // Retriable errors are retried inside the producer; non-retriable ones fail
@@ -493,10 +493,10 @@ TEST_F(OutboxRelayTest, ARejectedBatchIsNotOvertakenByTheLaterBatchesOfItsPartit
   constexpr int kRows = 400;
   constexpr int kBatch = 10;
   InsertRows(writer, 0, kRows, 7);
-  ProducerOptions po = ProducerFor(kafka);
+  kafka::ProducerOptions po = ProducerFor(kafka);
   po.linger_ms = 0;
   po.extra.emplace_back("batch.num.messages", std::to_string(kBatch));
-  KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   rd_kafka_mock_push_request_errors(kafka.cluster(), kApiKeyProduce, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
@@ -517,9 +517,9 @@ TEST_F(OutboxRelayTest, ARejectedBatchIsNotOvertakenByTheLaterBatchesOfItsPartit
 }
 
 TEST_F(OutboxRelayTest, ABrokerThatIsDownForAWhileDelaysRowsButLosesNone) {
-  ProducerOptions po = ProducerFor(kafka);
+  kafka::ProducerOptions po = ProducerFor(kafka);
   po.message_timeout_ms = 300;  // deliveries fail while the broker is down
-  KafkaProducer producer(po);
+  kafka::KafkaProducer producer(po);
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   relay.Start();
@@ -541,7 +541,7 @@ TEST_F(OutboxRelayTest, ABrokerThatIsDownForAWhileDelaysRowsButLosesNone) {
 }
 
 TEST_F(OutboxRelayTest, AFatalProducerErrorRecreatesTheProducerAndRowsStillArrive) {
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db), producer, metrics);
   InsertRows(writer, 0, 50, 5);
@@ -559,20 +559,20 @@ TEST_F(OutboxRelayTest, AFatalProducerErrorRecreatesTheProducerAndRowsStillArriv
 }
 
 TEST_F(OutboxRelayTest, StopPublishesWhatIsPendingBeforeReturning) {
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   RelayOptions options = RelayFor(db, 100);
   options.poll_ms = 60000;  // only Stop or a NOTIFY wakes it
   OutboxRelay relay(options, producer, metrics);
   relay.Start();
-  ASSERT_TRUE(WaitFor([&] { return relay.ShardsOwned() == common::kOutboxShards; }));
+  ASSERT_TRUE(WaitFor([&] { return relay.ShardsOwned() == kOutboxShards; }));
   {
     // Rows written without NOTIFY: the relay sleeps on.
     pqxx::work tx(writer);
     tx.exec_params(
         "INSERT INTO outbox (shard, topic, kafka_key, payload)"
         " SELECT $1::smallint, $2, 'k', '{\"seq\":' || g || '}' FROM generate_series(0, 999) g",
-        common::OutboxShard("k"), kTopic);
+        OutboxShard("k"), kTopic);
     tx.commit();
   }
   relay.Stop(Clock::now() + 10s);
@@ -585,7 +585,7 @@ TEST_F(OutboxRelayTest, StopPublishesWhatIsPendingBeforeReturning) {
 TEST_F(OutboxRelayTest, OneRelayThroughput) {
   constexpr int kRows = 100000;
   for (int i = 0; i < kRows; i += 10000) InsertRows(writer, i, 10000, 1000, "{}", "0 seconds", 400);
-  KafkaProducer producer(ProducerFor(kafka));
+  kafka::KafkaProducer producer(ProducerFor(kafka));
   common::Metrics metrics;
   OutboxRelay relay(RelayFor(db, 2000), producer, metrics);
   auto start = Clock::now();
@@ -599,4 +599,4 @@ TEST_F(OutboxRelayTest, OneRelayThroughput) {
 }
 
 }  // namespace
-}  // namespace hub::producers
+}  // namespace hub::outbox

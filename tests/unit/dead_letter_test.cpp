@@ -16,7 +16,7 @@
 #include "common/ids.hpp"
 #include "common/metrics.hpp"
 #include "producers/dead_letter_sink.hpp"
-#include "producers/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 #include "tests/support/mock_kafka.hpp"
 
 namespace hub::producers {
@@ -184,9 +184,9 @@ std::vector<Read> ReadMessages(const std::string& brokers, const std::string& to
 TEST(KafkaDeadLetterSink, PublishesOriginalKeyValueAndHeadersPlusReasonAndCountsByClass) {
   MockKafka kafka;
   kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
+  kafka::ProducerOptions options;
   options.brokers = kafka.bootstraps();
-  KafkaProducer producer(options);
+  kafka::KafkaProducer producer(options);
   common::Metrics metrics;
   KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
 
@@ -209,10 +209,10 @@ TEST(KafkaDeadLetterSink, PublishesOriginalKeyValueAndHeadersPlusReasonAndCounts
 TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
   MockKafka kafka;
   kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
+  kafka::ProducerOptions options;
   options.brokers = kafka.bootstraps();
   options.message_timeout_ms = 1500;
-  KafkaProducer producer(options);
+  kafka::KafkaProducer producer(options);
   common::Metrics metrics;
   KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
   rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
@@ -226,13 +226,13 @@ TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
 // A dead-letter sink whose producer takes messages of at most 10,000 bytes.
 struct SmallLimitSink {
   MockKafka kafka;
-  KafkaProducer producer{Options(kafka)};
+  kafka::KafkaProducer producer{Options(kafka)};
   common::Metrics metrics;
   KafkaDeadLetterSink sink{producer, "hub.deadletter", metrics};
 
-  static ProducerOptions Options(MockKafka& kafka) {
+  static kafka::ProducerOptions Options(MockKafka& kafka) {
     kafka.CreateTopic("hub.deadletter", 1);
-    ProducerOptions options;
+    kafka::ProducerOptions options;
     options.brokers = kafka.bootstraps();
     options.extra = {{"message.max.bytes", "10000"}};
     return options;
@@ -315,37 +315,37 @@ TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
   // Even the last form, the hub headers alone, is over message.max.bytes.
   MockKafka kafka;
   kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
+  kafka::ProducerOptions options;
   options.brokers = kafka.bootstraps();
   options.extra = {{"message.max.bytes", "1000"}};  // librdkafka's minimum
-  KafkaProducer producer(options);
+  kafka::KafkaProducer producer(options);
   common::Metrics metrics;
   KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
   DeadLetter huge = SampleLetter();
   huge.key.assign(20000, 'k');
   huge.reason.assign(kMaxReasonBytes, 'r');
-  EXPECT_THROW(sink.Send({huge}), DeliveryFailed);
+  EXPECT_THROW(sink.Send({huge}), kafka::DeliveryFailed);
   EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 0u);
 }
 
 TEST(KafkaErrors, RejectionsOfTheMessageArePermanentAndOutagesAreTransient) {
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_MSG_SIZE_TOO_LARGE), common::Retry::kPermanent);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED), common::Retry::kPermanent);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_INVALID_RECORD), common::Retry::kPermanent);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__MSG_TIMED_OUT), common::Retry::kTransient);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__TRANSPORT), common::Retry::kTransient);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR_NOT_LEADER_FOR_PARTITION), common::Retry::kTransient);
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__FATAL), common::Retry::kTransient) << "the producer is recreated";
-  EXPECT_EQ(ClassifyKafkaError(RdKafka::ERR__PURGE_QUEUE), common::Retry::kTransient);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR_MSG_SIZE_TOO_LARGE), common::Retry::kPermanent);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED), common::Retry::kPermanent);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR_INVALID_RECORD), common::Retry::kPermanent);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR__MSG_TIMED_OUT), common::Retry::kTransient);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR__TRANSPORT), common::Retry::kTransient);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR_NOT_LEADER_FOR_PARTITION), common::Retry::kTransient);
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR__FATAL), common::Retry::kTransient) << "the producer is recreated";
+  EXPECT_EQ(kafka::ClassifyKafkaError(RdKafka::ERR__PURGE_QUEUE), common::Retry::kTransient);
 }
 
 TEST(KafkaProducerConfig, SwitchingOffIdempotenceIsAConfigError) {
-  ProducerOptions options;
+  kafka::ProducerOptions options;
   options.brokers = "127.0.0.1:1";
   options.extra = {{"enable.idempotence", "false"}};
   try {
-    KafkaProducer producer(options);
+    kafka::KafkaProducer producer(options);
     FAIL() << "expected a ConfigError";
   } catch (const common::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("HUB_KAFKA_CONFIG"), std::string::npos) << e.what();
@@ -355,13 +355,13 @@ TEST(KafkaProducerConfig, SwitchingOffIdempotenceIsAConfigError) {
 TEST(KafkaProducer, AWaitEndsAtTheCutOffAndReportsUnconfirmedMessagesAsTransientFailures) {
   MockKafka kafka;
   kafka.CreateTopic("hub.deadletter", 1);
-  ProducerOptions options;
+  kafka::ProducerOptions options;
   options.brokers = kafka.bootstraps();
-  KafkaProducer producer(options);
+  kafka::KafkaProducer producer(options);
   rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
-  SharedDeadline cut_off;
+  kafka::SharedDeadline cut_off;
   cut_off.Set(std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
-  ProducerMessage m;
+  kafka::ProducerMessage m;
   m.topic = "hub.deadletter";
   m.value = "v";
   // The call ends at the cut-off (300 ms), not at its own 60 s deadline.
@@ -369,7 +369,7 @@ TEST(KafkaProducer, AWaitEndsAtTheCutOffAndReportsUnconfirmedMessagesAsTransient
     return producer.ProduceBatch({m}, std::chrono::steady_clock::now() + std::chrono::seconds(60), &cut_off);
   });
   ASSERT_EQ(call.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  std::vector<Delivery> got = call.get();
+  std::vector<kafka::Delivery> got = call.get();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_FALSE(got[0].ok);
   EXPECT_EQ(got[0].retry, common::Retry::kTransient);

@@ -1,11 +1,11 @@
-#include "producers/kafka_config.hpp"
+#include "kafka/config.hpp"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include "common/error.hpp"
 
-namespace hub::producers {
+namespace hub::kafka {
 namespace {
 
 std::string Get(RdKafka::Conf& conf, const std::string& name) {
@@ -71,4 +71,4 @@ TEST(KafkaConfig, EmptyPropertyNameIsAConfigError) {
 }
 
 }  // namespace
-}  // namespace hub::producers
+}  // namespace hub::kafka

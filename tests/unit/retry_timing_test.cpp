@@ -6,7 +6,7 @@
 
 #include "common/clock.hpp"
 #include "consumers/partition_retry.hpp"
-#include "producers/grace_cutoff.hpp"
+#include "outbox/grace_cutoff.hpp"
 
 namespace hub {
 namespace {
@@ -95,7 +95,7 @@ TEST(PartitionRetry, StuckTimeGrowsUntilThePartitionGetsPastTheEvent) {
 
 TEST(GraceCutoff, RowsBelongToTheRelayOnceTheyAreOlderThanTheGrace) {
   common::ManualClock clock;
-  producers::GraceCutoff cutoff(100ms);
+  outbox::GraceCutoff cutoff(100ms);
   const auto grace = 40000ms;
   // Samples of the last outbox id every 100 ms: id 10 * n at n * 100 ms.
   for (int n = 0; n <= 1000; ++n) {

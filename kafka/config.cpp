@@ -1,4 +1,4 @@
-#include "producers/kafka_config.hpp"
+#include "kafka/config.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 
-namespace hub::producers {
+namespace hub::kafka {
 namespace {
 
 // librdkafka sometimes quotes the rejected value in its message
@@ -58,4 +58,4 @@ void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::s
   }
 }
 
-}  // namespace hub::producers
+}  // namespace hub::kafka

@@ -1,4 +1,4 @@
-#include "consumers/workflow_step_runner.hpp"
+#include "consumers/workflows/step_runner.hpp"
 
 #include <map>
 #include <optional>
@@ -10,14 +10,14 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "consumers/partition_retry.hpp"
-#include "consumers/notification_rows.hpp"
-#include "consumers/workflow_completion.hpp"
+#include "consumers/workflows/notification_rows.hpp"
+#include "consumers/workflows/completion.hpp"
 #include "store/connection.hpp"
 #include "store/pg_array.hpp"
 #include "store/statements.hpp"
-#include "store/step_statements.hpp"
+#include "consumers/workflows/statements.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 namespace {
 
 using store::PgArray;
@@ -80,7 +80,7 @@ struct WorkflowStepRunner::Claimed {
 class WorkflowStepRunner::Listener : public pqxx::notification_receiver {
  public:
   Listener(pqxx::connection_base& conn, bool& notified)
-      : pqxx::notification_receiver(conn, store::kStepsChannel), notified_(notified) {}
+      : pqxx::notification_receiver(conn, workflows::kStepsChannel), notified_(notified) {}
   void operator()(const std::string&, int) override { notified_ = true; }
 
  private:
@@ -105,6 +105,8 @@ void WorkflowStepRunner::Connect() {
   if (conn_ && conn_->is_open()) return;
   listener_.reset();
   conn_ = store::ConnectWorker(options_.database_url);
+  outbox::PrepareStatements(*conn_);
+  PrepareStatements(*conn_);
   listener_ = std::make_unique<Listener>(*conn_, notified_);  // LISTEN hub_steps
   notified_ = true;  // steps may have been parked while nobody listened
 }
@@ -137,7 +139,7 @@ void WorkflowStepRunner::WaitForWork() {
   {
     pqxx::nontransaction q(*conn_);
     const int64_t now_us = options_.clock->NowUnixMicros();
-    auto outlook = q.exec_prepared1(store::sql::kStepsOutlook, common::FormatRfc3339(now_us));
+    auto outlook = q.exec_prepared1(workflows::sql::kStepsOutlook, common::FormatRfc3339(now_us));
     if (!outlook[0].is_null()) wait_ms = std::clamp<int64_t>((outlook[0].as<int64_t>() - now_us) / 1000, 0, wait_ms);
     metrics_.steps_waiting = outlook[1].as<int64_t>();
     metrics_.steps_due = outlook[2].as<int64_t>();
@@ -162,7 +164,7 @@ size_t WorkflowStepRunner::RunOnce() {
   std::vector<Claimed> claimed;
   {
     pqxx::work t(*conn_);
-    auto rows = t.exec_prepared(store::sql::kClaimSteps, options_.batch, common::FormatRfc3339(now_us),
+    auto rows = t.exec_prepared(workflows::sql::kClaimSteps, options_.batch, common::FormatRfc3339(now_us),
                                 options_.lease_ms, options_.owner);
     t.commit();
     for (const auto& r : rows) {
@@ -197,7 +199,7 @@ void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
   for (auto& c : claimed)
     if (c.kind == "http_request") calls.push_back(&c);
   if (calls.empty()) return;
-  if (!pool_) pool_ = std::make_unique<CallPool>(static_cast<size_t>(std::max(1, options_.concurrency)));
+  if (!pool_) pool_ = std::make_unique<consumers::CallPool>(static_cast<size_t>(std::max(1, options_.concurrency)));
   pool_->RunAll(calls.size(), [&](size_t i) {
     Claimed& c = *calls[i];
     engine::HttpRequestSpec spec;
@@ -233,7 +235,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     kn.Add(c.node_id);
   }
   std::set<std::pair<std::string, std::string>> owned;
-  for (const auto& r : txn.exec_prepared(store::sql::kLockOwnedSteps, ke.param(), kn.param(), options_.owner))
+  for (const auto& r : txn.exec_prepared(workflows::sql::kLockOwnedSteps, ke.param(), kn.param(), options_.owner))
     owned.emplace(r[0].as<std::string>(), r[1].as<std::string>());
   std::map<std::string, std::vector<Claimed*>> by_org;
   for (auto& c : claimed)
@@ -249,7 +251,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     store::SetTenant(txn, org);
     PgArray ids(PgElement::kText);
     for (auto* c : items) ids.Add(c->execution_id);
-    const pqxx::result rows = txn.exec_prepared(store::sql::kLoadParkedExecutions, ids.param());
+    const pqxx::result rows = txn.exec_prepared(workflows::sql::kLoadParkedExecutions, ids.param());
     std::map<std::string_view, const pqxx::row*> row_of;
     std::vector<pqxx::row> kept(rows.begin(), rows.end());
     for (const auto& r : kept) row_of[std::string_view(r[0].c_str(), r[0].size())] = &r;
@@ -278,10 +280,10 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
         node_error = std::move(verdict.error);
         const std::string& retryable = verdict.retryable;
         if (!retryable.empty() && attempts < c->retry.max_attempts) {
-          const RetryPolicy policy{c->retry.max_attempts, std::chrono::milliseconds(c->retry.backoff_ms),
+          const consumers::RetryPolicy policy{c->retry.max_attempts, std::chrono::milliseconds(c->retry.backoff_ms),
                                    std::chrono::milliseconds(3600000)};
           int64_t wait_ms =
-              BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
+              consumers::BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
           wait_ms = std::max(wait_ms, std::min<int64_t>(o.retry_after_ms, 3600000));
           finished.emplace_back(TypeIndex(c->kind), kRetriedStep);
           r_exec.Add(c->execution_id);
@@ -392,18 +394,18 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       outbox_.Add(completed_topic, workflow_id, completion);
     }
     if (u_id.size() > 0)
-      txn.exec_prepared(store::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
+      txn.exec_prepared(workflows::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
                         u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
                         u_next.param());
     notifications.Insert(txn, org);
     if (s_exec.size() > 0)
-      txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
+      txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
                         s_due.param(), s_trigger.param(), s_nodes.param(), s_request.param());
   }
-  if (done_e.size() > 0) txn.exec_prepared(store::sql::kDeleteSteps, done_e.param(), done_n.param());
+  if (done_e.size() > 0) txn.exec_prepared(workflows::sql::kDeleteSteps, done_e.param(), done_n.param());
   if (r_exec.size() > 0)
-    txn.exec_prepared(store::sql::kRescheduleSteps, r_exec.param(), r_node.param(), r_due.param(), r_calls.param());
-  if (parked_again > 0 || r_exec.size() > 0) txn.exec_prepared(store::sql::kNotifySteps);
+    txn.exec_prepared(workflows::sql::kRescheduleSteps, r_exec.param(), r_node.param(), r_due.param(), r_calls.param());
+  if (parked_again > 0 || r_exec.size() > 0) txn.exec_prepared(workflows::sql::kNotifySteps);
   outbox_.Flush(txn, /*notify=*/!options_.on_committed);
   txn.commit();
   // Counted once committed: a round that fails is claimed and counted again.
@@ -419,4 +421,4 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
   return resumed;
 }
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace hub::common {
+namespace hub::outbox {
 
 inline constexpr int kOutboxShards = 64;
 // Advisory-lock key space of the relay: (kRelayLockClass, shard).
@@ -22,4 +22,4 @@ inline int OutboxShard(std::string_view key) {
   return static_cast<int>(h % kOutboxShards);
 }
 
-}  // namespace hub::common
+}  // namespace hub::outbox

@@ -1,5 +1,5 @@
 #pragma once
-// hub::producers::OutboxPublisher — publishes the outbox rows of committed
+// hub::outbox::OutboxPublisher — publishes the outbox rows of committed
 // transactions straight from memory, then deletes them.
 //
 // Why: reading the rows back (NOTIFY, wake the relay, SELECT) put a database
@@ -38,10 +38,11 @@
 #include <pqxx/pqxx>
 
 #include "common/metrics.hpp"
-#include "producers/kafka_producer.hpp"
-#include "store/outbox_batch.hpp"
+#include "kafka/producer.hpp"
+#include "outbox/delivered_rows.hpp"
+#include "outbox/rows.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 
 struct PublisherOptions {
   std::string database_url;
@@ -56,7 +57,7 @@ struct PublisherOptions {
 
 class OutboxPublisher {
  public:
-  OutboxPublisher(PublisherOptions options, KafkaProducer& producer, common::Metrics& metrics);
+  OutboxPublisher(PublisherOptions options, kafka::KafkaProducer& producer, common::Metrics& metrics);
   ~OutboxPublisher();  // Stop(now) if still running
   OutboxPublisher(const OutboxPublisher&) = delete;
   OutboxPublisher& operator=(const OutboxPublisher&) = delete;
@@ -65,7 +66,7 @@ class OutboxPublisher {
   // Takes the rows of one committed transaction, waiting while the queue is
   // full.  False when they were not taken (not started, or stopping): they
   // stay in the outbox for the relay.
-  bool Submit(store::CommittedOutbox&& rows);
+  bool Submit(outbox::CommittedOutbox&& rows);
   // Publishes what is queued until it is empty or `deadline` passes (the rest
   // stays in the outbox for the relay), then joins the thread.
   void Stop(std::chrono::steady_clock::time_point deadline);
@@ -82,32 +83,32 @@ class OutboxPublisher {
 
  private:
   void Run();
-  void Publish(std::vector<store::CommittedOutbox>& batches);
+  void Publish(std::vector<outbox::CommittedOutbox>& batches);
   // Deletes the delivered rows collected so far (all of them when `force`,
   // else only if enough are waiting or the oldest waited long enough).
   void DeleteDelivered(bool force);
 
   PublisherOptions options_;
-  KafkaProducer& producer_;
+  kafka::KafkaProducer& producer_;
   common::Metrics& metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;        // work for the publishing thread
   std::condition_variable space_cv_;  // room in the queue, for Submit
-  std::deque<store::CommittedOutbox> queue_;
+  std::deque<outbox::CommittedOutbox> queue_;
   size_t queued_messages_ = 0;
   bool stopping_ = false;
   bool started_ = false;
   uint64_t batches_submitted_ = 0;  // Submit() calls that queued a batch
   uint64_t batches_published_ = 0;  // of those, the ones whose round finished (FIFO)
   std::condition_variable published_cv_;
-  SharedDeadline stop_deadline_;
+  kafka::SharedDeadline stop_deadline_;
 
   // Publishing thread only.
   std::unique_ptr<pqxx::connection> conn_;
-  std::vector<std::pair<int, int64_t>> delivered_;  // (shard, id) acknowledged, not yet deleted
+  DeliveredRows delivered_;  // acknowledged, not yet deleted
   std::chrono::steady_clock::time_point first_delivered_{};
   std::thread thread_;
 };
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

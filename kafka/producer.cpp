@@ -1,4 +1,4 @@
-#include "producers/kafka_producer.hpp"
+#include "kafka/producer.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -7,7 +7,7 @@
 
 #include "common/log.hpp"
 
-namespace hub::producers {
+namespace hub::kafka {
 
 namespace {
 
@@ -391,4 +391,4 @@ std::vector<Delivery> KafkaProducer::ProduceBatch(const std::vector<ProducerMess
   return results;
 }
 
-}  // namespace hub::producers
+}  // namespace hub::kafka

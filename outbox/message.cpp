@@ -1,4 +1,4 @@
-#include "producers/outbox_message.hpp"
+#include "outbox/message.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -6,7 +6,7 @@
 
 #include "common/log.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 namespace {
 
 constexpr std::string_view kContentType = "content-type";
@@ -15,7 +15,7 @@ constexpr std::string_view kCloudEventsJson = "application/cloudevents+json";
 }  // namespace
 
 void BuildOutboxMessage(std::string_view topic, std::string_view key, std::string_view payload,
-                        std::string_view headers_json, std::deque<std::string>& storage, ProducerMessage& out) {
+                        std::string_view headers_json, std::deque<std::string>& storage, kafka::ProducerMessage& out) {
   out.topic = topic;
   out.key = key;
   out.value = payload;
@@ -44,4 +44,4 @@ void BuildOutboxMessage(std::string_view topic, std::string_view key, std::strin
   }
 }
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

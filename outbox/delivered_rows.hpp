@@ -1,17 +1,17 @@
 #pragma once
-// One outbox row -> one Kafka message, the same way for the relay (rows read
-// back from the table) and the publisher (rows kept in memory after COMMIT):
-// structured CloudEvents content type, plus the row's own headers (a JSON
-// object of name -> value; a row's own content-type wins).
-#include <deque>
-#include <string>
-#include <string_view>
+// Outbox rows the broker acknowledged, to delete: the one way both the
+// publisher (rows published from memory) and the relay (rows read back)
+// remove what they delivered.  A row that is not deleted is published again
+// by the relay later: a duplicate, which consumers drop, never a loss.
+#include <cstdint>
+#include <utility>
+#include <vector>
 
-#include "producers/kafka_producer.hpp"
+#include <pqxx/pqxx>
 
-namespace hub::producers {
+namespace hub::outbox {
 
-// Deletes published outbox rows: $1 shards and $2 ids, pairwise.  (shard, id)
+// The delete: $1 shards and $2 ids, pairwise.  (shard, id)
 // is the outbox's key (migration 0010), and the statement is written so that
 // its plan is one key probe per pair whatever the table's statistics say:
 //  * The pairs are the outer side of a LATERAL whose `LIMIT 1` keeps the
@@ -28,14 +28,28 @@ namespace hub::producers {
 //    same order and wait instead of deadlocking.  A row deleted meanwhile by
 //    the other is skipped; its ctid cannot be reused while this statement's
 //    snapshot still sees it.
-inline constexpr const char* kDeleteOutboxRowsSql =
+inline constexpr const char* kDeleteDeliveredSql =
     "DELETE FROM outbox WHERE ctid = ANY (ARRAY("
     "SELECT o.ctid FROM unnest($1::smallint[], $2::bigint[]) AS d(shard, id)"
     " CROSS JOIN LATERAL (SELECT ctid FROM outbox WHERE outbox.shard = d.shard AND outbox.id = d.id LIMIT 1) AS o))";
 
-// `out` views the arguments and strings appended to `storage` (a deque: its
-// elements never move), so all of them must outlive the produce call.
-void BuildOutboxMessage(std::string_view topic, std::string_view key, std::string_view payload,
-                        std::string_view headers_json, std::deque<std::string>& storage, ProducerMessage& out);
 
-}  // namespace hub::producers
+
+// Prepares the delete statement on `conn` (once per connection).
+void PrepareDeleteDelivered(pqxx::connection& conn);
+
+class DeliveredRows {
+ public:
+  void Add(int shard, int64_t id) { rows_.emplace_back(shard, id); }
+  bool empty() const { return rows_.empty(); }
+  size_t size() const { return rows_.size(); }
+  void Clear() { rows_.clear(); }
+  // Deletes every row in one statement outside any transaction, then
+  // forgets them.  Throws (keeping them) when the statement fails.
+  void DeleteFrom(pqxx::connection& conn);
+
+ private:
+  std::vector<std::pair<int, int64_t>> rows_;  // (shard, id)
+};
+
+}  // namespace hub::outbox

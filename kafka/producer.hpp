@@ -1,5 +1,5 @@
 #pragma once
-// hub::producers::KafkaProducer — RAII over one librdkafka producer handle.
+// hub::kafka::KafkaProducer — RAII over one librdkafka producer handle.
 //
 // Guarantees: idempotent (enable.idempotence=true, acks=all), so librdkafka's
 // internal retries neither duplicate nor reorder messages within a partition.
@@ -41,14 +41,14 @@
 #include <atomic>
 
 #include "common/error.hpp"
-#include "producers/kafka_config.hpp"
+#include "kafka/config.hpp"
 
 namespace RdKafka {
 class Conf;
 class Producer;
 }
 
-namespace hub::producers {
+namespace hub::kafka {
 
 // One message to produce.  Views: the caller keeps the bytes alive for the
 // duration of the ProduceBatch call (librdkafka copies them).
@@ -187,4 +187,4 @@ class KafkaProducer {
   std::thread poll_thread_;
 };
 
-}  // namespace hub::producers
+}  // namespace hub::kafka

@@ -8,9 +8,9 @@
 
 #include "engine/workflow.hpp"
 #include "store/pg_array.hpp"
-#include "store/statements.hpp"
+#include "consumers/workflows/statements.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
 class NotificationRows {
  public:
@@ -25,7 +25,7 @@ class NotificationRows {
   // One statement for the rows added (none: nothing), under `org`'s tenant.
   void Insert(pqxx::transaction_base& txn, const std::string& org) {
     if (id_.size() == 0) return;
-    txn.exec_prepared(store::sql::kInsertNotifications, id_.param(), org, user_.param(), title_.param(),
+    txn.exec_prepared(sql::kInsertNotifications, id_.param(), org, user_.param(), title_.param(),
                       message_.param(), type_.param(), meta_.param());
   }
 
@@ -36,4 +36,4 @@ class NotificationRows {
       type_{PgElement::kText}, meta_{PgElement::kJsonb};
 };
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

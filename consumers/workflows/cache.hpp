@@ -13,7 +13,7 @@
 
 #include "engine/workflow.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
 class WorkflowCache {
  public:
@@ -31,4 +31,4 @@ class WorkflowCache {
   size_t bytes_ = 0;
 };
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -1,6 +1,6 @@
-#include "producers/grace_cutoff.hpp"
+#include "outbox/grace_cutoff.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 
 int64_t GraceCutoff::Cutoff(Time now, std::chrono::milliseconds grace) {
   const Time old_enough = now - grace;
@@ -8,4 +8,4 @@ int64_t GraceCutoff::Cutoff(Time now, std::chrono::milliseconds grace) {
   return !samples_.empty() && samples_.front().first <= old_enough ? samples_.front().second : 0;
 }
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

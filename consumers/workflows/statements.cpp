@@ -1,8 +1,35 @@
-#include "store/step_statements.hpp"
+#include "consumers/workflows/statements.hpp"
 
-namespace hub::store {
+namespace hub::workflows {
 
-void PrepareStepStatements(pqxx::connection& conn) {
+void PrepareStatements(pqxx::connection& conn) {
+  conn.prepare(sql::kLoadWorkflows,
+               "SELECT id, name, is_active, updated_at::text, nodes::text, edges::text, "
+               "coalesce(variables::text, '') FROM automation_workflows WHERE id = ANY($1::text[])");
+  conn.prepare(sql::kInsertExecutions,
+               "INSERT INTO workflow_executions (id, organization_id, workflow_type, workflow_id, status, "
+               "started_at, completed_at, duration, input, output, error, logs, nodes_executed, tokens_used, "
+               "cost, trigger_event_id, trigger_source, triggered_by, correlation_id, traceparent, next_node) "
+               "SELECT u.id, $2, 'AUTOMATION', u.workflow_id, u.status::execution_status, u.started_at, "
+               "u.completed_at, u.duration, u.input, u.output, u.error, u.logs, u.nodes_executed, u.tokens_used, "
+               "u.cost, u.trigger_event_id, u.trigger_source, u.triggered_by, u.correlation_id, u.traceparent, "
+               "u.next_node "
+               "FROM unnest($1::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], "
+               "$8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::int[], $13::int[], $14::float8[], "
+               "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) "
+               "AS u(id, workflow_id, status, started_at, completed_at, duration, input, output, error, logs, "
+               "nodes_executed, tokens_used, cost, trigger_event_id, trigger_source, triggered_by, "
+               "correlation_id, traceparent, next_node)");
+  conn.prepare(sql::kInsertNotifications,
+               "INSERT INTO notifications (id, organization_id, user_id, title, message, type, metadata) "
+               "SELECT u.id, $2, u.user_id, u.title, u.message, u.type, u.metadata "
+               "FROM unnest($1::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) "
+               "AS u(id, user_id, title, message, type, metadata)");
+  // One row update per workflow per batch, whatever the number of executions.
+  conn.prepare(sql::kBumpWorkflowCounters,
+               "UPDATE automation_workflows w SET execution_count = w.execution_count + c.n, "
+               "last_executed = greatest(coalesce(w.last_executed, c.t), c.t) "
+               "FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS c(id, n, t) WHERE w.id = c.id");
   conn.prepare(sql::kInsertSteps,
                "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger, "
                "node_outputs, request) "
@@ -47,4 +74,4 @@ void PrepareStepStatements(pqxx::connection& conn) {
                "WHERE e.id = u.id");
 }
 
-}  // namespace hub::store
+}  // namespace hub::workflows

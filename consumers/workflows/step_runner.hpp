@@ -32,11 +32,11 @@
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
 #include "consumers/call_pool.hpp"
-#include "consumers/workflow_cache.hpp"
+#include "consumers/workflows/cache.hpp"
 #include "engine/limits.hpp"
-#include "store/outbox_batch.hpp"
+#include "outbox/rows.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
 struct StepRunnerOptions {
   std::string database_url;
@@ -52,7 +52,7 @@ struct StepRunnerOptions {
   int concurrency = 64;                       // outside calls in flight (HUB_STEP_CONCURRENCY)
   int max_wait_ms = 5000;  // longest sleep between rounds
   std::string owner;       // lease owner, unique per process
-  OutboxCommitted on_committed;  // null: the relays publish (NOTIFY)
+  consumers::OutboxCommitted on_committed;  // null: the relays publish (NOTIFY)
 };
 
 class WorkflowStepRunner {
@@ -84,11 +84,11 @@ class WorkflowStepRunner {
   std::unique_ptr<Listener> listener_;
   bool notified_ = false;
   WorkflowCache cache_;
-  store::OutboxBatch outbox_;
+  outbox::OutboxBatch outbox_;
   std::mt19937 rng_{std::random_device{}()};  // backoff jitter
-  std::unique_ptr<CallPool> pool_;            // the calls' threads, started on the first call
+  std::unique_ptr<consumers::CallPool> pool_;            // the calls' threads, started on the first call
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

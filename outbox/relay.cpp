@@ -1,4 +1,4 @@
-#include "producers/outbox_relay.hpp"
+#include "outbox/relay.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -12,10 +12,11 @@
 #include <pqxx/pqxx>
 
 #include "common/log.hpp"
-#include "producers/outbox_message.hpp"
+#include "outbox/delivered_rows.hpp"
+#include "outbox/message.hpp"
 #include "store/pg_array.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 
 // Every statement of the relay, by name (STYLE.md #8).  $1 of the lock
 // statements is kRelayLockClass.
@@ -61,7 +62,6 @@ constexpr const char* kSelectRowsText =
 constexpr const char* kLastId = "hub_relay_last_id";
 constexpr const char* kLastIdText = "SELECT last_value FROM outbox_id_seq";
 
-constexpr const char* kDeleteRows = "hub_relay_delete_rows";
 
 // Rows whose message the producer refuses (Delivery::rejected) move to
 // outbox_quarantine (migration 0014) in one statement, so a row is never in
@@ -124,12 +124,12 @@ class OutboxRelay::Listener : public pqxx::notification_receiver {
   bool& notified_;
 };
 
-OutboxRelay::OutboxRelay(RelayOptions options, KafkaProducer& producer, common::Metrics& metrics)
+OutboxRelay::OutboxRelay(RelayOptions options, kafka::KafkaProducer& producer, common::Metrics& metrics)
     : options_(std::move(options)), producer_(producer), metrics_(metrics) {
   if (options_.batch < 1) throw common::ConfigError("relay batch must be at least 1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-  first_shard_ = static_cast<int>(std::random_device{}() % common::kOutboxShards);
+  first_shard_ = static_cast<int>(std::random_device{}() % outbox::kOutboxShards);
 }
 
 OutboxRelay::~OutboxRelay() {
@@ -231,7 +231,7 @@ void OutboxRelay::Connect() {
   conn->prepare(sql::kReleaseAll, sql::kReleaseAllText);
   conn->prepare(sql::kSelectRows, sql::kSelectRowsText);
   conn->prepare(sql::kLastId, sql::kLastIdText);
-  conn->prepare(sql::kDeleteRows, kDeleteOutboxRowsSql);
+  PrepareDeleteDelivered(*conn);
   conn->prepare(sql::kStats, sql::kStatsText);
   conn->prepare(sql::kQuarantineRows, sql::kQuarantineRowsText);
   {
@@ -241,7 +241,7 @@ void OutboxRelay::Connect() {
     // by event id) — so they need not wait for a WAL flush, which would cost
     // a second fsync per batch and delay the processing commits behind it.
     tx.exec("SET synchronous_commit = off");
-    tx.exec_prepared(sql::kJoin, common::kRelayLockClass, common::kOutboxShards);
+    tx.exec_prepared(sql::kJoin, outbox::kRelayLockClass, outbox::kOutboxShards);
   }
   conn_ = std::move(conn);
   backend_pid_ = conn_->backendpid();
@@ -286,8 +286,8 @@ void OutboxRelay::HandleDbFailure(const std::exception& e) {
 
 pqxx::binarystring OutboxRelay::OwnedShardsArray(int first) const {
   store::PgArray a(store::PgElement::kInt2);
-  for (int i = 0; i < common::kOutboxShards; ++i) {
-    const int s = (first + i) % common::kOutboxShards;
+  for (int i = 0; i < outbox::kOutboxShards; ++i) {
+    const int s = (first + i) % outbox::kOutboxShards;
     if (owned_[s]) a.AddInt(s);
   }
   return a.param();
@@ -305,19 +305,19 @@ void OutboxRelay::Balance(bool force) {
     next_balance_ = now + kBalanceEvery;
     pqxx::nontransaction tx(*conn_);
     auto relays = std::max<int64_t>(
-        1, tx.exec_prepared1(sql::kCountRelays, common::kRelayLockClass, common::kOutboxShards)[0].as<int64_t>());
-    target_shards_ = static_cast<int>((common::kOutboxShards + relays - 1) / relays);
+        1, tx.exec_prepared1(sql::kCountRelays, outbox::kRelayLockClass, outbox::kOutboxShards)[0].as<int64_t>());
+    target_shards_ = static_cast<int>((outbox::kOutboxShards + relays - 1) / relays);
     int surplus = static_cast<int>(owned_.count()) - target_shards_;
     if (surplus > 0) {
       // Hand back the highest shards; nothing of theirs is in flight between rounds.
       store::PgArray give(store::PgElement::kInt4);
-      for (int s = common::kOutboxShards - 1; s >= 0 && surplus > 0; --s) {
+      for (int s = outbox::kOutboxShards - 1; s >= 0 && surplus > 0; --s) {
         if (!owned_[s]) continue;
         give.AddInt(s);
         SetOwned(s, false);
         --surplus;
       }
-      tx.exec_prepared(sql::kReleaseShards, common::kRelayLockClass, give.param());
+      tx.exec_prepared(sql::kReleaseShards, outbox::kRelayLockClass, give.param());
       common::LogInfo("outbox relay handed shards back",
                       {{"relays", relays}, {"shards_owned", static_cast<int>(owned_.count())}});
     }
@@ -325,12 +325,12 @@ void OutboxRelay::Balance(bool force) {
   int wanted = target_shards_ - static_cast<int>(owned_.count());
   if (wanted <= 0) return;
   store::PgArray candidates(store::PgElement::kInt4);
-  for (int i = 0; i < common::kOutboxShards; ++i) {
-    int s = (first_shard_ + i) % common::kOutboxShards;
+  for (int i = 0; i < outbox::kOutboxShards; ++i) {
+    int s = (first_shard_ + i) % outbox::kOutboxShards;
     if (!owned_[s]) candidates.AddInt(s);
   }
   pqxx::nontransaction tx(*conn_);
-  pqxx::result taken = tx.exec_prepared(sql::kTakeShards, common::kRelayLockClass, candidates.param(), wanted);
+  pqxx::result taken = tx.exec_prepared(sql::kTakeShards, outbox::kRelayLockClass, candidates.param(), wanted);
   for (const auto& row : taken) SetOwned(row[0].as<int>(), true);
   if (!taken.empty()) {
     common::LogInfo("outbox relay took shards", {{"taken", static_cast<int>(taken.size())},
@@ -356,19 +356,19 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
     pqxx::nontransaction tx(*conn_);
     const int64_t cutoff = CutoffId(tx, grace_ms);
     if (cutoff <= 0) return result;  // nothing can be old enough yet
-    select_from_shard_ = (select_from_shard_ + 1) % common::kOutboxShards;
+    select_from_shard_ = (select_from_shard_ + 1) % outbox::kOutboxShards;
     rows = tx.exec_prepared(sql::kSelectRows, OwnedShardsArray(select_from_shard_), options_.batch, cutoff);
   }
   result.selected = rows.size();
   if (rows.empty()) return result;
 
   std::deque<std::string> storage;  // header strings parsed from the rows
-  std::vector<ProducerMessage> messages(rows.size());
+  std::vector<kafka::ProducerMessage> messages(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     const pqxx::row row = rows[i];
     BuildOutboxMessage(View(row[2]), View(row[3]), View(row[4]), View(row[5]), storage, messages[i]);
   }
-  std::vector<Delivery> deliveries = producer_.ProduceBatch(
+  std::vector<kafka::Delivery> deliveries = producer_.ProduceBatch(
       messages,
       std::chrono::steady_clock::now() + std::chrono::milliseconds(producer_.options().message_timeout_ms) +
           kDeliveryMargin,
@@ -378,11 +378,11 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
   // that shard is published again, after the failed row.
   // A row whose message is refused for good does not hold its shard back:
   // it moves to outbox_quarantine and the rows after it count as usual.
-  std::bitset<common::kOutboxShards> blocked;
-  std::vector<std::pair<int, int64_t>> done;  // (shard, id)
+  std::bitset<outbox::kOutboxShards> blocked;
+  DeliveredRows done;
   std::vector<size_t> refused;  // indexes of the rows to quarantine
   store::PgArray q_shard(store::PgElement::kInt2), q_id(store::PgElement::kInt8), q_error(store::PgElement::kText);
-  const Delivery* first_failure = nullptr;
+  const kafka::Delivery* first_failure = nullptr;
   int64_t first_failed_id = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const int shard = rows[i][1].as<int>();
@@ -402,7 +402,7 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
       }
       continue;
     }
-    if (!blocked[shard]) done.emplace_back(shard, rows[i][0].as<int64_t>());
+    if (!blocked[shard]) done.Add(shard, rows[i][0].as<int64_t>());
   }
   if (!refused.empty()) {
     pqxx::nontransaction tx(*conn_);
@@ -417,19 +417,8 @@ OutboxRelay::RoundResult OutboxRelay::Round(bool balance, int grace_ms) {
     result.quarantined = refused.size();
     metrics_.outbox_quarantined.fetch_add(result.quarantined);
   }
-  if (!done.empty()) {
-    // In key order: the probes walk the key's index in order.  (The lock order
-    // of overlapping deletes is the ctid order: kDeleteOutboxRowsSql.)
-    std::sort(done.begin(), done.end());
-    store::PgArray done_shard(store::PgElement::kInt2), done_id(store::PgElement::kInt8);
-    for (const auto& [shard, id] : done) {
-      done_shard.AddInt(shard);
-      done_id.AddInt(id);
-    }
-    pqxx::nontransaction tx(*conn_);
-    tx.exec_prepared(sql::kDeleteRows, done_shard.param(), done_id.param());
-  }
   result.published = done.size();
+  done.DeleteFrom(*conn_);
   metrics_.outbox_published.fetch_add(result.published);
   if (result.failed > 0) {
     metrics_.outbox_publish_errors.fetch_add(result.failed);
@@ -448,7 +437,7 @@ void OutboxRelay::SampleIfDue(bool force) {
   next_sample_ = now + std::chrono::milliseconds(options_.sample_ms);
   pqxx::work tx(*conn_);
   tx.exec("SET LOCAL enable_seqscan = off");
-  pqxx::row r = tx.exec_prepared1(sql::kStats, common::kOutboxShards);
+  pqxx::row r = tx.exec_prepared1(sql::kStats, outbox::kOutboxShards);
   tx.commit();
   metrics_.outbox_pending.store(r[0].as<int64_t>());
   metrics_.outbox_oldest_age_ms.store(r[1].as<int64_t>());
@@ -470,4 +459,4 @@ void OutboxRelay::Nap(std::chrono::milliseconds d) {
   poll(&fd, 1, static_cast<int>(d.count()));
 }
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

@@ -1,6 +1,6 @@
-#include "consumers/workflow_completion.hpp"
+#include "consumers/workflows/completion.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
 std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResult& result, size_t max_event_bytes) {
   ev.status = engine::ToString(result.status);
@@ -24,4 +24,4 @@ std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResu
   return engine::BuildWorkflowCompleted(ev);
 }
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -3,7 +3,7 @@
 // with a single multi-row INSERT just before COMMIT.  The batch also keeps the
 // events' bytes and, after the INSERT, their outbox keys (shard, id), so that
 // once the transaction has committed they can be published straight from
-// memory (producers::OutboxPublisher) instead of being read back by the relay.
+// memory (outbox::OutboxPublisher) instead of being read back by the relay.
 // Confined to the lane thread that owns the transaction.
 #include <cstdint>
 #include <string>
@@ -14,7 +14,7 @@
 
 #include "store/pg_array.hpp"
 
-namespace hub::store {
+namespace hub::outbox {
 
 // One outbox row as committed: its key and views into CommittedOutbox::bytes.
 struct OutboxRow {
@@ -37,6 +37,9 @@ struct CommittedOutbox {
   std::string_view headers(const OutboxRow& r) const { return {bytes.data() + r.headers_at, r.headers_len}; }
 };
 
+// Prepares the statements Flush() uses on a worker connection.
+void PrepareStatements(pqxx::connection& conn);
+
 class OutboxBatch {
  public:
   // `headers_json` is a JSON object of extra Kafka headers ({} for none).
@@ -54,9 +57,9 @@ class OutboxBatch {
  private:
   uint32_t Append(std::string_view s);
 
-  PgArray shard_{PgElement::kInt2}, topic_{PgElement::kText}, key_{PgElement::kText}, payload_{PgElement::kText},
-      headers_{PgElement::kJsonb};
+  store::PgArray shard_{store::PgElement::kInt2}, topic_{store::PgElement::kText}, key_{store::PgElement::kText},
+      payload_{store::PgElement::kText}, headers_{store::PgElement::kJsonb};
   CommittedOutbox pending_;
 };
 
-}  // namespace hub::store
+}  // namespace hub::outbox

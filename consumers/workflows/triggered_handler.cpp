@@ -1,4 +1,4 @@
-#include "consumers/workflow_triggered_handler.hpp"
+#include "consumers/workflows/triggered_handler.hpp"
 
 #include <map>
 
@@ -6,14 +6,16 @@
 #include <rapidjson/writer.h>
 
 #include "common/ids.hpp"
-#include "consumers/notification_rows.hpp"
-#include "consumers/workflow_completion.hpp"
+#include "consumers/workflows/notification_rows.hpp"
+#include "consumers/workflows/completion.hpp"
 #include "engine/cloud_event.hpp"
 #include "store/pg_array.hpp"
 #include "store/statements.hpp"
-#include "store/step_statements.hpp"
+#include "consumers/workflows/statements.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
+
+using consumers::WorkItem;
 namespace {
 
 std::string_view StringField(const rapidjson::Value& obj, const char* key) {
@@ -40,6 +42,8 @@ WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix, eng
       max_event_bytes_(max_event_bytes),
       clock_(clock) {}
 
+void WorkflowTriggeredHandler::Prepare(pqxx::connection& conn) { PrepareStatements(conn); }
+
 void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::string& org,
                                     const std::vector<WorkItem*>& items) {
   std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
@@ -53,13 +57,13 @@ void WorkflowTriggeredHandler::Load(pqxx::transaction_base& txn, const std::stri
                "workflow '" + std::string(wid) + "' not found in organization '" + org +
                    "' (it does not exist, or belongs to another organization)");
     } else {
-      it->workflow = w->second;
+      it->loaded = w->second;
     }
   }
 }
 
 void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::string& org,
-                                     const std::vector<WorkItem*>& fresh, store::OutboxBatch& outbox) {
+                                     const std::vector<WorkItem*>& fresh, outbox::OutboxBatch& outbox) {
   if (fresh.empty()) return;
   using store::PgArray;
   using store::PgElement;
@@ -82,7 +86,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
   engine::ExecutionResult result;
 
   for (auto* it : fresh) {
-    const auto& wf = *it->workflow;
+    const auto& wf = *static_cast<const engine::CompiledWorkflow*>(it->loaded.get());
     const rapidjson::Value& data = it->env.data();
     // Derived from the trigger's identity, which is scoped by organisation.
     const std::string exec_id =
@@ -162,15 +166,15 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     if (!parked) outbox.Add(completed_topic_, wf.id, std::move(completion));
   }
 
-  txn.exec_prepared(store::sql::kInsertExecutions, id.param(), org, workflow_id.param(), status.param(),
+  txn.exec_prepared(sql::kInsertExecutions, id.param(), org, workflow_id.param(), status.param(),
                     started.param(), completed.param(), duration.param(), inputs.param(), output.param(),
                     error.param(), logs.param(), nodes.param(), tokens.param(), cost.param(), trig_id.param(),
                     trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param(),
                     next_node.param());
   if (s_exec.size() > 0) {
-    txn.exec_prepared(store::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
+    txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
                       s_trigger.param(), s_nodes.param(), s_request.param());
-    txn.exec_prepared(store::sql::kNotifySteps);  // wakes the step runners at commit
+    txn.exec_prepared(workflows::sql::kNotifySteps);  // wakes the step runners at commit
   }
   notifications.Insert(txn, org);
   PgArray c_id(PgElement::kText), c_n(PgElement::kInt4), c_t(PgElement::kTimestamptz);
@@ -179,7 +183,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     c_n.AddInt(c.n);
     c_t.AddTimestamp(c.last_us);
   }
-  txn.exec_prepared(store::sql::kBumpWorkflowCounters, c_id.param(), c_n.param(), c_t.param());
+  txn.exec_prepared(sql::kBumpWorkflowCounters, c_id.param(), c_n.param(), c_t.param());
 }
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -9,10 +9,10 @@
 #include "engine/cloud_event.hpp"
 #include "engine/workflow.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
 // `ev` describes the execution except status, output and error, which come
 // from `result` (which may be changed as said above).
 std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResult& result, size_t max_event_bytes);
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -1,11 +1,22 @@
-#include "store/outbox_batch.hpp"
+#include "outbox/rows.hpp"
 
 #include <stdexcept>
 
-#include "common/outbox_shard.hpp"
-#include "store/statements.hpp"
+#include "outbox/shard.hpp"
 
-namespace hub::store {
+namespace hub::outbox {
+namespace {
+constexpr const char* kInsertOutbox = "hub_insert_outbox";
+constexpr const char* kNotifyOutbox = "hub_notify_outbox";
+}  // namespace
+
+void PrepareStatements(pqxx::connection& conn) {
+  conn.prepare(kInsertOutbox,
+               "INSERT INTO outbox (shard, topic, kafka_key, payload, headers) "
+               "SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "
+               "RETURNING shard, id");
+  conn.prepare(kNotifyOutbox, "SELECT pg_notify('hub_outbox', '')");
+}
 
 uint32_t OutboxBatch::Append(std::string_view s) {
   const auto at = static_cast<uint32_t>(pending_.bytes.size());
@@ -16,7 +27,7 @@ uint32_t OutboxBatch::Append(std::string_view s) {
 void OutboxBatch::Add(std::string_view topic, std::string_view key, std::string_view payload,
                       std::string_view headers_json) {
   OutboxRow r;
-  r.shard = common::OutboxShard(key);
+  r.shard = outbox::OutboxShard(key);
   r.topic_at = Append(topic);
   r.topic_len = static_cast<uint32_t>(topic.size());
   r.key_at = Append(key);
@@ -38,7 +49,7 @@ void OutboxBatch::Flush(pqxx::transaction_base& txn, bool notify) {
   // RETURNING yields the rows in the order INSERT ... SELECT FROM unnest()
   // inserted them, which is the arrays' order.
   pqxx::result ids =
-      txn.exec_prepared(sql::kInsertOutbox, shard_.param(), topic_.param(), key_.param(), payload_.param(), headers_.param());
+      txn.exec_prepared(kInsertOutbox, shard_.param(), topic_.param(), key_.param(), payload_.param(), headers_.param());
   if (ids.size() != pending_.rows.size())
     throw std::logic_error("outbox INSERT returned " + std::to_string(ids.size()) + " keys for " +
                            std::to_string(pending_.rows.size()) + " rows");
@@ -47,7 +58,7 @@ void OutboxBatch::Flush(pqxx::transaction_base& txn, bool notify) {
       throw std::logic_error("outbox INSERT returned its keys out of order");
     pending_.rows[i].id = ids[i][1].as<int64_t>();
   }
-  if (notify) txn.exec_prepared(sql::kNotifyOutbox);
+  if (notify) txn.exec_prepared(kNotifyOutbox);
   shard_.Clear();
   topic_.Clear();
   key_.Clear();
@@ -71,4 +82,4 @@ void OutboxBatch::Clear() {
   pending_.rows.clear();
 }
 
-}  // namespace hub::store
+}  // namespace hub::outbox

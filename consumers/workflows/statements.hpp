@@ -1,12 +1,19 @@
 #pragma once
-// Named statements of durable steps (schemas/sql/0016): parking an execution,
-// claiming due steps with a lease, and resuming.  Times are parameters, read
-// from the worker's clock, never the server's now().
+// The workflow family's named statements: loading workflows, recording
+// executions and notifications, and durable steps (schemas/sql/0016):
+// parking an execution, claiming due steps with a lease, and resuming.  Times
+// are parameters, read from the worker's clock, never the server's now().
 #include <pqxx/pqxx>
 
-namespace hub::store {
+namespace hub::workflows {
 
 namespace sql {
+// ($1 workflow ids) -> id, name, is_active, updated_at, nodes, edges, variables
+inline constexpr const char* kLoadWorkflows = "hub_load_workflows";
+inline constexpr const char* kInsertExecutions = "hub_insert_executions";
+inline constexpr const char* kInsertNotifications = "hub_insert_notifications";
+// One row update per workflow per batch, whatever the number of executions.
+inline constexpr const char* kBumpWorkflowCounters = "hub_bump_workflow_counters";
 // ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events,
 //  $7 node outputs, $8 requests (null for delays))
 inline constexpr const char* kInsertSteps = "hub_insert_steps";
@@ -31,6 +38,7 @@ inline constexpr const char* kUpdateExecutions = "hub_update_executions";
 
 inline constexpr const char* kStepsChannel = "hub_steps";
 
-void PrepareStepStatements(pqxx::connection& conn);
+// Prepares every statement above on a worker connection.
+void PrepareStatements(pqxx::connection& conn);
 
-}  // namespace hub::store
+}  // namespace hub::workflows

@@ -1,9 +1,9 @@
-#include "consumers/workflow_cache.hpp"
+#include "consumers/workflows/cache.hpp"
 
 #include "store/pg_array.hpp"
-#include "store/statements.hpp"
+#include "consumers/workflows/statements.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 namespace {
 constexpr size_t kMaxCachedWorkflows = 20000;
 constexpr size_t kMaxCachedDefinitionBytes = 64 << 20;
@@ -13,7 +13,7 @@ void WorkflowCache::Load(pqxx::transaction_base& txn, const std::string& org,
                          std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>>& wanted) {
   store::PgArray ids(store::PgElement::kText);
   for (const auto& [id, _] : wanted) ids.Add(id);
-  auto rows = txn.exec_prepared(store::sql::kLoadWorkflows, ids.param());
+  auto rows = txn.exec_prepared(sql::kLoadWorkflows, ids.param());
   if (cache_.size() > kMaxCachedWorkflows || bytes_ > kMaxCachedDefinitionBytes) {
     cache_.clear();
     bytes_ = 0;
@@ -38,4 +38,4 @@ void WorkflowCache::Load(pqxx::transaction_base& txn, const std::string& org,
   }
 }
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

@@ -15,7 +15,7 @@ namespace RdKafka {
 class Conf;
 }
 
-namespace hub::producers {
+namespace hub::kafka {
 
 using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 
@@ -32,4 +32,4 @@ void ApplyKafkaConfig(RdKafka::Conf& conf, const KafkaProperties& extra);
 // failure is a programming error and throws std::logic_error naming it.
 void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value);
 
-}  // namespace hub::producers
+}  // namespace hub::kafka

@@ -1,5 +1,5 @@
 #pragma once
-// hub::producers::OutboxRelay — publishes the rows of the `outbox` table to
+// hub::outbox::OutboxRelay — publishes the rows of the `outbox` table to
 // Kafka and deletes them once Kafka has them.  Runs in every `hubworker run`
 // process; any number of relays may share one database.  In `run`, the lanes
 // hand their committed rows to an OutboxPublisher, and the relay only takes
@@ -15,7 +15,7 @@
 //   (source, id)).  Nothing is ever deleted unpublished.
 //
 // Shards and ownership
-//   Rows carry shard = common::OutboxShard(kafka_key), 0..kOutboxShards-1.  A
+//   Rows carry shard = outbox::OutboxShard(kafka_key), 0..kOutboxShards-1.  A
 //   relay owns a shard while its connection holds the session advisory lock
 //   (kRelayLockClass, shard); only the owner reads, publishes and deletes that
 //   shard's rows, so no row is published by two live relays at once and one
@@ -82,13 +82,13 @@
 #include <pqxx/pqxx>
 
 #include "common/metrics.hpp"
-#include "common/outbox_shard.hpp"
+#include "outbox/shard.hpp"
 #include "common/clock.hpp"
-#include "producers/grace_cutoff.hpp"
-#include "producers/kafka_producer.hpp"
+#include "outbox/grace_cutoff.hpp"
+#include "kafka/producer.hpp"
 
 
-namespace hub::producers {
+namespace hub::outbox {
 
 struct RelayOptions {
   std::string database_url;
@@ -109,7 +109,7 @@ struct RelayOptions {
 
 class OutboxRelay {
  public:
-  OutboxRelay(RelayOptions options, KafkaProducer& producer, common::Metrics& metrics);
+  OutboxRelay(RelayOptions options, kafka::KafkaProducer& producer, common::Metrics& metrics);
   ~OutboxRelay();  // Stop(now) if still running
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;
@@ -156,7 +156,7 @@ class OutboxRelay {
   void SetOwned(int shard, bool owned);
 
   const RelayOptions options_;
-  KafkaProducer& producer_;
+  kafka::KafkaProducer& producer_;
   common::Metrics& metrics_;
 
   // Confined to the driving thread (the relay thread after Start()).
@@ -164,20 +164,20 @@ class OutboxRelay {
   std::unique_ptr<Listener> listener_;
   int backend_pid_ = 0;
   bool notified_ = false;
-  std::bitset<common::kOutboxShards> owned_;
+  std::bitset<outbox::kOutboxShards> owned_;
   int select_from_shard_ = 0;  // where the next round starts walking the owned shards
   // (when, last outbox id handed out), oldest first: see CutoffId().
   GraceCutoff grace_cutoff_;
-  int target_shards_ = common::kOutboxShards;
+  int target_shards_ = outbox::kOutboxShards;
   std::chrono::steady_clock::time_point next_balance_{};
   std::chrono::steady_clock::time_point next_sample_{};
   int first_shard_ = 0;  // where this relay starts looking for free shards
 
   std::atomic<int> shards_owned_{0};
   std::atomic<bool> stop_{false};
-  SharedDeadline stop_deadline_;
+  kafka::SharedDeadline stop_deadline_;
   int wake_fd_ = -1;  // eventfd: Stop() wakes the relay thread
   std::thread thread_;
 };
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

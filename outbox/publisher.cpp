@@ -1,22 +1,21 @@
-#include "producers/outbox_publisher.hpp"
+#include "outbox/publisher.hpp"
 
 #include <algorithm>
 
 #include <pqxx/pqxx>
 
 #include "common/log.hpp"
-#include "producers/outbox_message.hpp"
+#include "outbox/message.hpp"
 #include "store/pg_array.hpp"
 
-namespace hub::producers {
+namespace hub::outbox {
 namespace {
 
-constexpr const char* kDeleteRows = "hub_publisher_delete_rows";
 constexpr std::chrono::milliseconds kDeliveryMargin{5000};
 
 }  // namespace
 
-OutboxPublisher::OutboxPublisher(PublisherOptions options, KafkaProducer& producer, common::Metrics& metrics)
+OutboxPublisher::OutboxPublisher(PublisherOptions options, kafka::KafkaProducer& producer, common::Metrics& metrics)
     : options_(std::move(options)), producer_(producer), metrics_(metrics) {}
 
 OutboxPublisher::~OutboxPublisher() { Stop(std::chrono::steady_clock::now()); }
@@ -28,7 +27,7 @@ void OutboxPublisher::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-bool OutboxPublisher::Submit(store::CommittedOutbox&& rows) {
+bool OutboxPublisher::Submit(outbox::CommittedOutbox&& rows) {
   if (rows.rows.empty()) return true;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -73,7 +72,7 @@ void OutboxPublisher::Stop(std::chrono::steady_clock::time_point deadline) {
 }
 
 void OutboxPublisher::Run() {
-  std::vector<store::CommittedOutbox> round;
+  std::vector<outbox::CommittedOutbox> round;
   for (;;) {
     round.clear();
     {
@@ -123,9 +122,9 @@ void OutboxPublisher::Run() {
   }
 }
 
-void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
+void OutboxPublisher::Publish(std::vector<outbox::CommittedOutbox>& batches) {
   std::deque<std::string> storage;  // header strings parsed from the rows
-  std::vector<ProducerMessage> messages;
+  std::vector<kafka::ProducerMessage> messages;
   for (const auto& b : batches) {
     for (const auto& r : b.rows) {
       messages.emplace_back();
@@ -134,16 +133,16 @@ void OutboxPublisher::Publish(std::vector<store::CommittedOutbox>& batches) {
   }
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(producer_.options().message_timeout_ms) + kDeliveryMargin;
-  std::vector<Delivery> deliveries = producer_.ProduceBatch(messages, deadline, &stop_deadline_);
+  std::vector<kafka::Delivery> deliveries = producer_.ProduceBatch(messages, deadline, &stop_deadline_);
 
   size_t delivered = 0, failed = 0, i = 0;
-  const Delivery* first_failure = nullptr;
+  const kafka::Delivery* first_failure = nullptr;
   for (const auto& b : batches) {
     for (const auto& r : b.rows) {
-      const Delivery& d = deliveries[i++];
+      const kafka::Delivery& d = deliveries[i++];
       if (d.ok) {
         if (delivered_.empty()) first_delivered_ = std::chrono::steady_clock::now();
-        delivered_.emplace_back(r.shard, r.id);
+        delivered_.Add(r.shard, r.id);
         ++delivered;
       } else {
         ++failed;
@@ -168,16 +167,6 @@ void OutboxPublisher::DeleteDelivered(bool force) {
       std::chrono::steady_clock::now() < first_delivered_ + std::chrono::milliseconds(options_.delete_delay_ms))
     return;
   const size_t rows = delivered_.size();
-  // In key order: the probes walk the key's index in order.  (The lock order
-  // of overlapping deletes is the ctid order: kDeleteOutboxRowsSql.)
-  std::sort(delivered_.begin(), delivered_.end());
-  store::PgArray shard_array(store::PgElement::kInt2), id_array(store::PgElement::kInt8);
-  for (const auto& [shard, id] : delivered_) {
-    shard_array.AddInt(shard);
-    id_array.AddInt(id);
-  }
-  delivered_.clear();
-  const pqxx::binarystring shards = shard_array.param(), ids = id_array.param();
   // Two attempts (the second on a fresh connection).  A row that stays is
   // published again by the relay: a duplicate, never a loss.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -189,18 +178,19 @@ void OutboxPublisher::DeleteDelivered(bool force) {
           pqxx::nontransaction setup(*conn_);
           setup.exec("SET synchronous_commit = off");
         }
-        conn_->prepare(kDeleteRows, kDeleteOutboxRowsSql);
+        PrepareDeleteDelivered(*conn_);
       }
-      pqxx::nontransaction tx(*conn_);
-      tx.exec_prepared(kDeleteRows, shards, ids);
+      delivered_.DeleteFrom(*conn_);
       return;
     } catch (const std::exception& e) {
       conn_.reset();
-      if (attempt == 1)
+      if (attempt == 1) {
+        delivered_.Clear();
         common::LogWarn("published outbox rows could not be deleted; the relay will publish them again",
                         {{"rows", rows}, {"error", e.what()}});
+      }
     }
   }
 }
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

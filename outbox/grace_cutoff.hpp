@@ -11,7 +11,7 @@
 #include <deque>
 #include <utility>
 
-namespace hub::producers {
+namespace hub::outbox {
 
 class GraceCutoff {
  public:
@@ -29,4 +29,4 @@ class GraceCutoff {
   std::deque<std::pair<Time, int64_t>> samples_;
 };
 
-}  // namespace hub::producers
+}  // namespace hub::outbox

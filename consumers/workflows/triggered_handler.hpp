@@ -13,19 +13,21 @@
 
 #include "common/clock.hpp"
 #include "consumers/batch_handler.hpp"
-#include "consumers/workflow_cache.hpp"
+#include "consumers/workflows/cache.hpp"
 #include "engine/workflow.hpp"
 
-namespace hub::consumers {
+namespace hub::workflows {
 
-class WorkflowTriggeredHandler : public BatchHandler {
+class WorkflowTriggeredHandler : public consumers::BatchHandler {
  public:
   // `max_event_bytes`: the largest completion event the producer takes.
   WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits, size_t max_event_bytes,
                            const common::Clock& clock);
-  void Load(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& items) override;
-  void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<WorkItem*>& fresh,
-             store::OutboxBatch& outbox) override;
+  void Prepare(pqxx::connection& conn) override;
+  void Load(pqxx::transaction_base& txn, const std::string& org,
+            const std::vector<consumers::WorkItem*>& items) override;
+  void Apply(pqxx::transaction_base& txn, const std::string& org, const std::vector<consumers::WorkItem*>& fresh,
+             outbox::OutboxBatch& outbox) override;
   bool RecordsRefusals() const override { return true; }
 
  private:
@@ -36,4 +38,4 @@ class WorkflowTriggeredHandler : public BatchHandler {
   WorkflowCache cache_;  // lane-confined
 };
 
-}  // namespace hub::consumers
+}  // namespace hub::workflows

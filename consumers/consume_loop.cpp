@@ -8,16 +8,6 @@
 #include "kafka/config.hpp"
 
 namespace hub::consumers {
-namespace {
-
-void Set(RdKafka::Conf& conf, const std::string& k, const std::string& v) {
-  std::string err;
-  if (conf.set(k, v, err) != RdKafka::Conf::CONF_OK)
-    throw common::ConfigError("kafka consumer property " + k + ": " + err);
-}
-
-}  // namespace
-
 ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, producers::DeadLetterSink& dead_letters,
                          common::Metrics& metrics)
     : opts_(std::move(opts)),
@@ -25,18 +15,8 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
                     std::chrono::milliseconds(opts_.retry_max_backoff_ms)},
       clock_(*opts_.clock),
       metrics_(metrics) {
-  std::unique_ptr<RdKafka::Conf> conf = kafka::MakeKafkaConf(opts_.brokers, opts_.kafka_config);
-  Set(*conf, "group.id", opts_.group);
-  Set(*conf, "partition.assignment.strategy", "cooperative-sticky");
-  Set(*conf, "enable.auto.offset.store", "false");
-  Set(*conf, "enable.auto.commit", "true");
-  Set(*conf, "auto.commit.interval.ms", "1000");
-  Set(*conf, "auto.offset.reset", "earliest");
-  Set(*conf, "fetch.wait.max.ms", std::to_string(opts_.fetch_wait_ms));
-  Set(*conf, "session.timeout.ms", std::to_string(opts_.session_timeout_ms));
-  Set(*conf, "heartbeat.interval.ms", std::to_string(std::max(500, opts_.session_timeout_ms / 4)));
-  // Bound librdkafka's own prefetch buffer (backpressure and RSS).
-  Set(*conf, "queued.max.messages.kbytes", "16384");
+  std::unique_ptr<RdKafka::Conf> conf = kafka::MakeConsumerConf(
+      opts_.brokers, opts_.kafka_config, {opts_.group, opts_.fetch_wait_ms, opts_.session_timeout_ms});
   std::string err;
   if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)

@@ -1,5 +1,7 @@
 #include "kafka/config.hpp"
 
+#include <algorithm>
+
 #include <librdkafka/rdkafkacpp.h>
 
 #include <stdexcept>
@@ -56,6 +58,23 @@ void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::s
   if (conf.set(name, value, err) != RdKafka::Conf::CONF_OK) {
     throw std::logic_error("librdkafka property " + name + ": " + err);
   }
+}
+
+std::unique_ptr<RdKafka::Conf> MakeConsumerConf(const std::string& brokers, const KafkaProperties& extra,
+                                                const ConsumerSettings& consumer) {
+  std::unique_ptr<RdKafka::Conf> conf = MakeKafkaConf(brokers, extra);
+  SetKafkaProperty(*conf, "group.id", consumer.group);
+  SetKafkaProperty(*conf, "partition.assignment.strategy", "cooperative-sticky");
+  SetKafkaProperty(*conf, "enable.auto.offset.store", "false");
+  SetKafkaProperty(*conf, "enable.auto.commit", "true");
+  SetKafkaProperty(*conf, "auto.commit.interval.ms", "1000");
+  SetKafkaProperty(*conf, "auto.offset.reset", "earliest");
+  SetKafkaProperty(*conf, "fetch.wait.max.ms", std::to_string(consumer.fetch_wait_ms));
+  SetKafkaProperty(*conf, "session.timeout.ms", std::to_string(consumer.session_timeout_ms));
+  SetKafkaProperty(*conf, "heartbeat.interval.ms", std::to_string(std::max(500, consumer.session_timeout_ms / 4)));
+  // Bound librdkafka's own prefetch buffer (backpressure and RSS).
+  SetKafkaProperty(*conf, "queued.max.messages.kbytes", "16384");
+  return conf;
 }
 
 }  // namespace hub::kafka

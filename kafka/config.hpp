@@ -32,4 +32,17 @@ void ApplyKafkaConfig(RdKafka::Conf& conf, const KafkaProperties& extra);
 // failure is a programming error and throws std::logic_error naming it.
 void SetKafkaProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value);
 
+// What the worker's consumer needs beyond the shared configuration.
+struct ConsumerSettings {
+  std::string group;
+  int fetch_wait_ms = 0;
+  int session_timeout_ms = 0;
+};
+
+// The consumer's configuration: MakeKafkaConf, then the properties the
+// delivery contract depends on (offsets stored only after commit, cooperative
+// rebalancing, bounded prefetch), which HUB_KAFKA_CONFIG cannot override.
+std::unique_ptr<RdKafka::Conf> MakeConsumerConf(const std::string& brokers, const KafkaProperties& extra,
+                                                const ConsumerSettings& consumer);
+
 }  // namespace hub::kafka

@@ -29,6 +29,19 @@ TEST(KafkaConfig, BrokersBecomeBootstrapServers) {
   EXPECT_EQ(Get(*conf, "bootstrap.servers"), "a:9092,b:9093");
 }
 
+TEST(KafkaConfig, TheConsumersDeliveryPropertiesWinOverTheOperatorsExtras) {
+  // Offsets are stored by the worker after the transaction commits; an
+  // operator's property must not turn that into auto-store (lost events).
+  auto conf = MakeConsumerConf("a:9092",
+                               {{"enable.auto.offset.store", "true"}, {"group.id", "other"}, {"linger.ms", "7"}},
+                               {"hub-workers", 100, 10000});
+  EXPECT_EQ(Get(*conf, "enable.auto.offset.store"), "false");
+  EXPECT_EQ(Get(*conf, "group.id"), "hub-workers");
+  EXPECT_EQ(Get(*conf, "partition.assignment.strategy"), "cooperative-sticky");
+  EXPECT_EQ(Get(*conf, "heartbeat.interval.ms"), "2500");
+  EXPECT_EQ(Get(*conf, "linger.ms"), "7");  // what the consumer does not decide stays the operator's
+}
+
 TEST(KafkaConfig, ExtraPropertiesAreApplied) {
   auto conf = MakeKafkaConf("a:9092", {{"security.protocol", "sasl_ssl"},
                                        {"sasl.mechanisms", "SCRAM-SHA-512"},

@@ -365,22 +365,12 @@ void BeginLogEntry(std::string& logs, const CompiledStep& step, const char* stat
   logs += '"';
 }
 
-// The execution waits at `step` (a durable step of `kind`, due at `due_us`):
-// RUNNING, with what it produced so far; the caller makes that durable.
-void Park(const CompiledStep& step, const char* kind, int64_t due_us, std::string request,
-          const rapidjson::Document& output, const rapidjson::Document& nodes, size_t node_start,
+// `step` waits as a durable step of `kind`, due at `due_us`: its log entry
+// (begun at `node_start`) is taken back; the caller makes the step durable.
+void Park(const CompiledStep& step, const char* kind, int64_t due_us, std::string request, size_t node_start,
           ExecutionResult& out) {
   out.logs_json.resize(node_start);
-  out.logs_json += ']';
-  out.status = ExecutionStatus::kRunning;
-  out.next_node = step.node_id;
-  out.resume_at_us = due_us;
-  out.step_kind = kind;
-  out.step_request = std::move(request);
-  out.output_json.clear();
-  AppendValue(output, out.output_json);
-  out.nodes_json.clear();
-  AppendValue(nodes, out.nodes_json);
+  out.parked.push_back(ParkedStep{step.node_id, kind, due_us, std::move(request)});
 }
 
 // The execution ends FAILED at `step` (null: before any node ran); `logs`
@@ -403,13 +393,20 @@ void FailExecution(const CompiledStep* step, size_t node_start, std::string_view
   out.error = std::move(error);
   out.output_json = "{}";
   out.notifications.clear();
+  out.parked.clear();  // nodes parked earlier in this run wait for nothing now
+  out.waiting_at.clear();
 }
 
 }  // namespace
 
 namespace {
 
-enum : uint8_t { kNotReached, kRan, kSkipped };
+// kPending: parked, waiting for its durable step.
+enum : uint8_t { kNotReached, kRan, kSkipped, kPending };
+
+bool Decided(uint8_t f) { return f == kRan || f == kSkipped; }
+
+bool Waits(StepKind k) { return k == StepKind::kDelay || k == StepKind::kHttpRequest; }
 
 // What became of each step before the execution parked, read back from its
 // step log: which ran, which were skipped, and each condition's result.
@@ -430,6 +427,15 @@ void RestoreFates(const CompiledWorkflow& wf, std::string_view logs_json, uint8_
       if (result != entry.MemberEnd() && result->value.IsBool()) verdict[i] = result->value.GetBool() ? 1 : 0;
     }
   }
+  // Every run decides each node whose predecessors are all decided: it runs,
+  // is skipped, or parks.  So a node that could run and is not in the log is
+  // parked; the others wait behind one.
+  for (size_t i = 0; i < wf.steps.size(); ++i) {
+    if (fate[i] != kNotReached) continue;
+    bool ready = true;
+    for (const auto& in : wf.steps[i].incoming) ready = ready && Decided(fate[in.from]);
+    if (ready && Waits(wf.steps[i].kind)) fate[i] = kPending;
+  }
 }
 
 // Whether one of the edges into `step` is taken.
@@ -439,6 +445,13 @@ bool Reached(const CompiledStep& step, const uint8_t* fate, const int8_t* verdic
     if (fate[in.from] == kRan && (in.handle.empty() || verdict[in.from] == (in.handle == "true" ? 1 : 0)))
       return true;
   return false;
+}
+
+// Whether every node before `step` has finished or been skipped.
+bool Ready(const CompiledStep& step, const uint8_t* fate) {
+  for (const auto& in : step.incoming)
+    if (!Decided(fate[in.from])) return false;
+  return true;
 }
 
 }  // namespace
@@ -489,7 +502,6 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
 
   std::string& logs = out.logs_json;
   logs.assign("[");
-  size_t first = 0;
   // On the stack for workflows of up to 64 nodes (the hot path allocates
   // nothing for them).
   constexpr size_t kInline = 64;
@@ -507,15 +519,16 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
   }
   std::fill(fate, fate + wf.steps.size(), static_cast<uint8_t>(kNotReached));
   std::fill(verdict, verdict + wf.steps.size(), static_cast<int8_t>(-1));
+  // Whether a node is parked: nodes after it may then have to wait (on the
+  // hot path, nothing parks and no node waits for another).
+  bool any_pending = false;
   if (resume) {
     RestoreFates(wf, resume->logs_json, fate, verdict);
-    // The delay at next_node is over: it completes now, and the execution
-    // goes on with the node after it, from what it had produced.
+    // The parked node's result has come: it completes (or fails) now, and
+    // the execution goes on from what it had produced.
     size_t at = wf.steps.size();
     for (size_t i = 0; i < wf.steps.size(); ++i)
-      if (wf.steps[i].node_id == resume->next_node &&
-          (wf.steps[i].kind == StepKind::kDelay || wf.steps[i].kind == StepKind::kHttpRequest))
-        at = i;
+      if (wf.steps[i].node_id == resume->node_id && fate[i] == kPending) at = i;
     out.nodes_executed = resume->nodes_executed;
     logs.assign(resume->logs_json.substr(0, resume->logs_json.rfind(']')));
     output.Parse(resume->output_json.data(), resume->output_json.size());
@@ -527,7 +540,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     }
     if (at == wf.steps.size() || !state_ok) {
       FailExecution(nullptr, logs.size(),
-                    "the workflow changed while the execution waited: '" + Excerpt(resume->next_node) +
+                    "the workflow changed while the execution waited: '" + Excerpt(resume->node_id) +
                         "' is no longer a node it can resume at",
                     out);
       return;
@@ -562,10 +575,12 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     logs += '}';
     ++out.nodes_executed;
     fate[at] = kRan;
-    first = at + 1;
+    for (size_t i = 0; i < wf.steps.size(); ++i) any_pending = any_pending || fate[i] == kPending;
   }
-  for (size_t k = first; k < wf.steps.size(); ++k) {
+  for (size_t k = 0; k < wf.steps.size(); ++k) {
     const CompiledStep& step = wf.steps[k];
+    if (fate[k] != kNotReached) continue;            // ran, skipped or parked before
+    if (any_pending && !Ready(step, fate)) continue;  // behind a parked node
     const size_t node_start = logs.size();
     if (!Reached(step, fate, verdict)) {
       // On a branch not taken (or behind one): recorded, not run.
@@ -579,6 +594,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     // an execution far below what the process has.
     try {
       BeginLogEntry(logs, step, "COMPLETED");
+      bool parked = false;
       switch (step.kind) {
         case StepKind::kTrigger:
           break;
@@ -591,8 +607,9 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         case StepKind::kDelay: {
           const int64_t until = DelayUntil(step, ctx, trigger.now_unix_us);
           if (until > trigger.now_unix_us) {
-            Park(step, "delay", until, {}, output, nodes, node_start, out);
-            return;
+            Park(step, "delay", until, {}, node_start, out);
+            parked = true;
+            break;
           }
           AppendDelayLog(until, logs);
           break;
@@ -611,9 +628,15 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         case StepKind::kHttpRequest:
           // The call is made by a step runner, outside any transaction; the
           // request is rendered now, from the state it depends on.
-          Park(step, "http_request", trigger.now_unix_us, ToJson(RenderHttpRequest(*step.http, ctx)), output, nodes,
-               node_start, out);
-          return;
+          Park(step, "http_request", trigger.now_unix_us, ToJson(RenderHttpRequest(*step.http, ctx)), node_start,
+               out);
+          parked = true;
+          break;
+      }
+      if (parked) {
+        fate[k] = kPending;
+        any_pending = true;
+        continue;
       }
       logs += '}';
       ++out.nodes_executed;
@@ -628,6 +651,19 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
       FailExecution(&step, node_start, std::string("internal error: ") + e.what(), out);
       return;
     }
+  }
+  if (any_pending) {
+    // RUNNING: what it produced so far is stored with it until a parked
+    // node's result comes.
+    logs += ']';
+    out.status = ExecutionStatus::kRunning;
+    for (size_t i = 0; i < wf.steps.size() && out.waiting_at.empty(); ++i)
+      if (fate[i] == kPending) out.waiting_at = wf.steps[i].node_id;
+    out.output_json.clear();
+    AppendValue(output, out.output_json);
+    out.nodes_json.clear();
+    AppendValue(nodes, out.nodes_json);
+    return;
   }
   logs += ']';
   out.output_json.clear();

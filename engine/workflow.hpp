@@ -6,11 +6,15 @@
 // Node types handled here: `trigger` (entry point), `transform` (data.fields:
 // name -> template), `notification` (data.userId/title/message templates,
 // data.notificationType), `delay` (data.ms, or data.until: an RFC 3339 time or
-// a template rendering one).  A delay that has not passed parks the execution:
-// RUNNING, with the node to resume at and when (ExecutionResult::next_node,
-// resume_at_us); the caller makes that durable and resumes it later with
-// ResumePoint.  Any other type makes the execution FAIL with an
-// explanation rather than pretending to run it.
+// a template rendering one), `condition`, `http_request`.  A delay that has
+// not passed and an outside call park their node: a durable step
+// (ExecutionResult::parked) that the caller makes durable and whose result it
+// passes back later with ResumePoint.  Nodes that do not depend on a parked
+// node go on running, so independent branches wait (and call out) at the same
+// time; a node waits until every node before it has finished or been
+// skipped.  The execution is RUNNING while any node is parked.  Any other
+// type makes the execution FAIL with an explanation rather than pretending to
+// run it.
 //
 // Nothing a definition or an event holds makes RunWorkflow throw: every
 // problem (bad definition, template error, a bound of ExecutionLimits, a value
@@ -88,6 +92,14 @@ struct NotificationWrite {
   std::string metadata_json;
 };
 
+// A node the execution waits at: one durable step.
+struct ParkedStep {
+  std::string node_id;
+  std::string kind;     // "delay" or "http_request"
+  int64_t due_us = 0;   // when it can run (a delay: when it is over)
+  std::string request;  // an http_request: the request (HttpRequestSpec as JSON)
+};
+
 // What one execution produced; the caller turns it into rows and events.
 struct ExecutionResult {
   ExecutionStatus status = ExecutionStatus::kCompleted;
@@ -95,10 +107,10 @@ struct ExecutionResult {
   std::string error;
   std::string logs_json = "[]";
   int nodes_executed = 0;
-  std::string next_node;     // kRunning: the node to resume at
-  int64_t resume_at_us = 0;  // kRunning: when
-  std::string step_kind;     // kRunning: "delay" or "http_request"
-  std::string step_request;  // kRunning at an http_request: the request (HttpRequestSpec as JSON)
+  // kRunning: the nodes parked by this run (those parked before keep their
+  // steps), and the first node, in step order, the execution waits at.
+  std::vector<ParkedStep> parked;
+  std::string waiting_at;
   std::string nodes_json = "{}";  // outputs of finished nodes: {"<id>": {"output": ...}}
   int64_t tokens_used = 0;
   double cost = 0;
@@ -113,9 +125,11 @@ struct TriggerInput {
 };
 
 // Where a parked execution goes on: what it had produced so far (its output
-// object and step log, as stored) and the delay node whose time has come.
+// object, step log and node outputs, as stored) and the parked node whose
+// result has come.  Which other nodes are still parked follows from the log:
+// every node that could run, did not, and was not skipped.
 struct ResumePoint {
-  std::string_view next_node;
+  std::string_view node_id;
   std::string_view output_json;  // "{...}"
   std::string_view logs_json;    // "[...]"
   int nodes_executed = 0;

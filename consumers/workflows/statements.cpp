@@ -9,17 +9,17 @@ void PrepareStatements(pqxx::connection& conn) {
   conn.prepare(sql::kInsertExecutions,
                "INSERT INTO workflow_executions (id, organization_id, workflow_type, workflow_id, status, "
                "started_at, completed_at, duration, input, output, error, logs, nodes_executed, tokens_used, "
-               "cost, trigger_event_id, trigger_source, triggered_by, correlation_id, traceparent, next_node) "
+               "cost, trigger_event_id, trigger_source, triggered_by, correlation_id, traceparent, next_node, node_outputs) "
                "SELECT u.id, $2, 'AUTOMATION', u.workflow_id, u.status::execution_status, u.started_at, "
                "u.completed_at, u.duration, u.input, u.output, u.error, u.logs, u.nodes_executed, u.tokens_used, "
                "u.cost, u.trigger_event_id, u.trigger_source, u.triggered_by, u.correlation_id, u.traceparent, "
-               "u.next_node "
+               "u.next_node, u.node_outputs "
                "FROM unnest($1::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[], "
                "$8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::int[], $13::int[], $14::float8[], "
-               "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) "
+               "$15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::jsonb[]) "
                "AS u(id, workflow_id, status, started_at, completed_at, duration, input, output, error, logs, "
                "nodes_executed, tokens_used, cost, trigger_event_id, trigger_source, triggered_by, "
-               "correlation_id, traceparent, next_node)");
+               "correlation_id, traceparent, next_node, node_outputs)");
   conn.prepare(sql::kInsertNotifications,
                "INSERT INTO notifications (id, organization_id, user_id, title, message, type, metadata) "
                "SELECT u.id, $2, u.user_id, u.title, u.message, u.type, u.metadata "
@@ -31,10 +31,9 @@ void PrepareStatements(pqxx::connection& conn) {
                "last_executed = greatest(coalesce(w.last_executed, c.t), c.t) "
                "FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS c(id, n, t) WHERE w.id = c.id");
   conn.prepare(sql::kInsertSteps,
-               "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger, "
-               "node_outputs, request) "
+               "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger, request) "
                "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], "
-               "$7::jsonb[], $8::jsonb[])");
+               "$7::jsonb[])");
   conn.prepare(sql::kNotifySteps, "SELECT pg_notify('hub_steps', '')");
   conn.prepare(sql::kClaimSteps,
                "UPDATE execution_steps s SET lease_until = $2::timestamptz + make_interval(secs => $3::int / 1000.0), "
@@ -54,6 +53,7 @@ void PrepareStatements(pqxx::connection& conn) {
                "SELECT s.execution_id, s.node_id FROM execution_steps s "
                "JOIN unnest($1::text[], $2::text[]) AS k(e, n) ON s.execution_id = k.e AND s.node_id = k.n "
                "WHERE s.lease_owner = $3 FOR UPDATE OF s");
+  conn.prepare(sql::kDeleteExecutionSteps, "DELETE FROM execution_steps WHERE execution_id = ANY($1::text[])");
   conn.prepare(sql::kDeleteSteps,
                "DELETE FROM execution_steps s USING unnest($1::text[], $2::text[]) AS k(e, n) "
                "WHERE s.execution_id = k.e AND s.node_id = k.n");
@@ -62,15 +62,15 @@ void PrepareStatements(pqxx::connection& conn) {
                "count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
   conn.prepare(sql::kLoadParkedExecutions,
                "SELECT id, workflow_id, status::text, coalesce(output::text, '{}'), logs::text, nodes_executed, "
-               "coalesce(next_node, ''), (extract(epoch FROM started_at) * 1000000)::bigint "
-               "FROM workflow_executions WHERE id = ANY($1::text[])");
+               "node_outputs::text, (extract(epoch FROM started_at) * 1000000)::bigint "
+               "FROM workflow_executions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE");
   conn.prepare(sql::kUpdateExecutions,
                "UPDATE workflow_executions e SET status = u.status::execution_status, completed_at = u.completed_at, "
                "duration = u.duration, output = u.output, error = u.error, logs = u.logs, "
-               "nodes_executed = u.nodes_executed, next_node = u.next_node "
+               "nodes_executed = u.nodes_executed, next_node = u.next_node, node_outputs = u.node_outputs "
                "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::text[], "
-               "$7::jsonb[], $8::int[], $9::text[]) "
-               "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node) "
+               "$7::jsonb[], $8::int[], $9::text[], $10::jsonb[]) "
+               "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node, node_outputs) "
                "WHERE e.id = u.id");
 }
 

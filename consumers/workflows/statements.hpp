@@ -15,7 +15,7 @@ inline constexpr const char* kInsertNotifications = "hub_insert_notifications";
 // One row update per workflow per batch, whatever the number of executions.
 inline constexpr const char* kBumpWorkflowCounters = "hub_bump_workflow_counters";
 // ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events,
-//  $7 node outputs, $8 requests (null for delays))
+//  $7 requests (null for delays))
 inline constexpr const char* kInsertSteps = "hub_insert_steps";
 inline constexpr const char* kNotifySteps = "hub_notify_steps";
 // ($1 limit, $2 now, $3 lease ms, $4 owner) -> organization_id, execution_id, node_id, due_us, attempts,
@@ -25,12 +25,15 @@ inline constexpr const char* kClaimSteps = "hub_claim_steps";
 inline constexpr const char* kLockOwnedSteps = "hub_lock_owned_steps";
 // ($1 execution ids, $2 node ids)
 inline constexpr const char* kDeleteSteps = "hub_delete_steps";
+// Every step of the executions that ended: ($1 execution ids)
+inline constexpr const char* kDeleteExecutionSteps = "hub_delete_execution_steps";
 // A call to try again later: ($1 execution ids, $2 node ids, $3 due times, $4 calls made)
 inline constexpr const char* kRescheduleSteps = "hub_reschedule_steps";
 // ($1 now) -> microseconds since the epoch at which the next step can be
 // claimed (null: none), steps waiting, and of them due at $1
 inline constexpr const char* kStepsOutlook = "hub_steps_outlook";
-// Under the tenant: ($1 execution ids) -> the executions to resume
+// Under the tenant: ($1 execution ids) -> the executions to resume, locked in
+// id order (two runners resuming branches of one execution take turns)
 inline constexpr const char* kLoadParkedExecutions = "hub_load_parked_executions";
 // Under the tenant: the next state of resumed executions
 inline constexpr const char* kUpdateExecutions = "hub_update_executions";

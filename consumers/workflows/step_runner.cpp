@@ -69,6 +69,18 @@ const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
 
 }  // namespace
 
+// A parked execution as a round of resumes leaves it.
+struct Execution {
+  std::string id, workflow_id, status, output, logs, node_outputs, error, waiting_at, completion, trigger_text;
+  bool has_node_outputs = false;
+  bool changed = false;
+  bool ended = false;  // in this round
+  int nodes_executed = 0;
+  int64_t started_us = 0, duration_ms = 0;
+  std::vector<engine::ParkedStep> parked;  // new steps to insert
+  std::vector<engine::NotificationWrite> notifications;
+};
+
 struct WorkflowStepRunner::Claimed {
   std::string org, execution_id, node_id, trigger_text, kind, nodes_text, request_text;
   int64_t due_us = 0;
@@ -242,7 +254,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     if (owned.count({c.execution_id, c.node_id})) by_org[c.org].push_back(&c);
 
   const int64_t now_us = clock.NowUnixMicros();
-  PgArray done_e(PgElement::kText), done_n(PgElement::kText);
+  PgArray done_e(PgElement::kText), done_n(PgElement::kText), ended(PgElement::kText);
   PgArray r_exec(PgElement::kText), r_node(PgElement::kText), r_due(PgElement::kTimestamptz),
       r_calls(PgElement::kInt4);
   size_t resumed = 0, parked_again = 0;
@@ -252,20 +264,28 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     PgArray ids(PgElement::kText);
     for (auto* c : items) ids.Add(c->execution_id);
     const pqxx::result rows = txn.exec_prepared(workflows::sql::kLoadParkedExecutions, ids.param());
-    std::map<std::string_view, const pqxx::row*> row_of;
-    std::vector<pqxx::row> kept(rows.begin(), rows.end());
-    for (const auto& r : kept) row_of[std::string_view(r[0].c_str(), r[0].size())] = &r;
+    // Each execution's state as this round leaves it: steps of one execution
+    // (branches) resume one after another, each from the state the one before
+    // left.
+    std::map<std::string_view, Execution> executions;
+    std::vector<Execution*> order;  // as loaded
+    for (const auto& r : rows) {
+      Execution& e = executions[std::string_view(r[0].c_str(), r[0].size())];
+      e.id = r[0].as<std::string>();
+      e.workflow_id = r[1].as<std::string>();
+      e.status = r[2].as<std::string>();
+      e.output = r[3].as<std::string>();
+      e.logs = r[4].as<std::string>();
+      e.nodes_executed = r[5].as<int>();
+      e.has_node_outputs = !r[6].is_null();
+      if (e.has_node_outputs) e.node_outputs = r[6].as<std::string>();
+      e.started_us = r[7].as<int64_t>();
+      order.push_back(&e);
+    }
     std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
-    for (const auto& r : kept) wanted[std::string_view(r[1].c_str(), r[1].size())] = nullptr;
+    for (const auto* e : order) wanted[e->workflow_id] = nullptr;
     cache_.Load(txn, org, wanted);
 
-    PgArray u_id(PgElement::kText), u_status(PgElement::kText), u_completed(PgElement::kTimestamptz),
-        u_duration(PgElement::kInt4), u_output(PgElement::kJsonb), u_error(PgElement::kText),
-        u_logs(PgElement::kJsonb), u_nodes(PgElement::kInt4), u_next(PgElement::kText);
-    NotificationRows notifications;
-    PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
-        s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_nodes(PgElement::kJsonb),
-        s_request(PgElement::kJsonb);
     engine::ExecutionResult result;
     for (auto* c : items) {
       // What this round's call says, for an http_request: the node's output,
@@ -281,7 +301,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
         const std::string& retryable = verdict.retryable;
         if (!retryable.empty() && attempts < c->retry.max_attempts) {
           const consumers::RetryPolicy policy{c->retry.max_attempts, std::chrono::milliseconds(c->retry.backoff_ms),
-                                   std::chrono::milliseconds(3600000)};
+                                              std::chrono::milliseconds(3600000)};
           int64_t wait_ms =
               consumers::BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
           wait_ms = std::max(wait_ms, std::min<int64_t>(o.retry_after_ms, 3600000));
@@ -298,44 +318,41 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       }
       done_e.Add(c->execution_id);  // the claimed step goes, whatever happens below
       done_n.Add(c->node_id);
-      auto found = row_of.find(c->execution_id);
-      if (found == row_of.end()) continue;  // the execution was deleted
-      const pqxx::row& row = *found->second;
-      const std::string_view status(row[2].c_str(), row[2].size());
-      const std::string_view workflow_id(row[1].c_str(), row[1].size());
-      const std::string_view next_node(row[6].c_str(), row[6].size());
-      if (status != "RUNNING" && status != "CANCELLED") continue;  // finished meanwhile
-      if (status == "RUNNING" && next_node != c->node_id) continue;  // not waiting at this step any more
+      auto found = executions.find(c->execution_id);
+      if (found == executions.end()) continue;  // the execution was deleted
+      Execution& e = found->second;
+      if (e.ended || (e.status != "RUNNING" && e.status != "CANCELLED")) continue;  // finished meanwhile
       rapidjson::Document trigger;
       trigger.Parse(c->trigger_text.data(), c->trigger_text.size());
       const rapidjson::Value* data = MemberAt(trigger, "data");
       const rapidjson::Value* input = data ? MemberAt(*data, "input") : nullptr;
       engine::ResumePoint point;
-      point.next_node = c->node_id;
-      point.output_json = {row[3].c_str(), row[3].size()};
-      point.logs_json = {row[4].c_str(), row[4].size()};
-      point.nodes_executed = row[5].as<int>();
+      point.node_id = c->node_id;
+      point.output_json = e.output;
+      point.logs_json = e.logs;
+      point.nodes_executed = e.nodes_executed;
       point.waited_until_us = c->due_us;
-      point.nodes_json = c->nodes_text;
+      // Steps parked before node outputs moved to the execution carry them.
+      point.nodes_json = e.has_node_outputs ? std::string_view(e.node_outputs) : std::string_view(c->nodes_text);
       point.node_output_json = node_output;
       point.node_error = node_error;
       point.attempts = attempts;
-      auto wf = wanted.find(workflow_id);
-      if (status == "CANCELLED") {
+      auto wf = wanted.find(e.workflow_id);
+      if (e.status == "CANCELLED") {
         // The platform cancelled it while it waited: it stops before the node.
         result = engine::ExecutionResult{};
         result.status = engine::ExecutionStatus::kCancelled;
         result.error = "the execution was cancelled before node '" + c->node_id + "' ran";
-        result.output_json = std::string(point.output_json);
-        result.logs_json = std::string(point.logs_json);
-        result.nodes_executed = point.nodes_executed;
+        result.output_json = e.output;
+        result.logs_json = e.logs;
+        result.nodes_executed = e.nodes_executed;
       } else if (wf == wanted.end() || !wf->second) {
         result = engine::ExecutionResult{};
         result.status = engine::ExecutionStatus::kFailed;
-        result.error = "workflow '" + std::string(workflow_id) + "' no longer exists; the execution cannot go on";
-        result.output_json = std::string(point.output_json);
-        result.logs_json = std::string(point.logs_json);
-        result.nodes_executed = point.nodes_executed;
+        result.error = "workflow '" + e.workflow_id + "' no longer exists; the execution cannot go on";
+        result.output_json = e.output;
+        result.logs_json = e.logs;
+        result.nodes_executed = e.nodes_executed;
       } else {
         engine::RunWorkflow(*wf->second, engine::TriggerInput{&trigger, input, c->execution_id, now_us},
                             options_.limits, result, &point);
@@ -346,62 +363,99 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
                                                                                                        : kCompletedStep);
       metrics_.step_timer_lag.Observe(static_cast<double>(std::max<int64_t>(0, now_us - c->due_us)) / 1e6);
       ++resumed;
-
-      u_id.Add(c->execution_id);
-      u_status.Add(engine::ToString(result.status));
-      u_logs.Add(result.logs_json);
-      u_nodes.AddInt(result.nodes_executed);
+      e.changed = true;
       if (result.status == engine::ExecutionStatus::kRunning) {
-        u_completed.AddNull();
-        u_duration.AddNull();
-        u_output.Add(result.output_json);
-        u_error.AddNull();
-        u_next.Add(result.next_node);
-        s_exec.Add(c->execution_id);
-        s_node.Add(result.next_node);
-        s_kind.Add(result.step_kind);
-        s_due.AddTimestamp(result.resume_at_us);
-        s_trigger.Add(c->trigger_text);
-        s_nodes.Add(result.nodes_json);
-        if (result.step_request.empty()) s_request.AddNull();
-        else s_request.Add(result.step_request);
-        ++parked_again;
+        e.status = engine::ToString(result.status);
+        e.logs = std::move(result.logs_json);
+        e.nodes_executed = result.nodes_executed;
+        e.output = std::move(result.output_json);
+        e.node_outputs = std::move(result.nodes_json);
+        e.has_node_outputs = true;
+        e.waiting_at = std::move(result.waiting_at);
+        if (e.trigger_text.empty()) e.trigger_text = c->trigger_text;
+        for (auto& p : result.parked) e.parked.push_back(std::move(p));
+        for (auto& n : result.notifications) e.notifications.push_back(std::move(n));
         continue;
       }
-      const int64_t duration_ms = (now_us - row[7].as<int64_t>()) / 1000;
       engine::WorkflowCompleted ev;
       ev.organization_id = org;
-      ev.workflow_id = workflow_id;
+      ev.workflow_id = e.workflow_id;
       ev.execution_id = c->execution_id;
-      ev.duration_ms = duration_ms;
+      ev.duration_ms = (now_us - e.started_us) / 1000;
       ev.trigger_event_id = StringAt(trigger, "id");
       ev.trigger_time = StringAt(trigger, "time");
       ev.correlation_id = data ? StringAt(*data, "correlationId") : std::string_view();
       ev.traceparent = StringAt(trigger, "traceparent");
       ev.now_unix_us = now_us;
-      const std::string completion = CompletionWithin(ev, result, options_.max_event_bytes);
+      e.completion = CompletionWithin(ev, result, options_.max_event_bytes);  // may fail it (too large)
+      e.duration_ms = ev.duration_ms;
+      e.status = engine::ToString(result.status);
+      e.logs = std::move(result.logs_json);
+      e.nodes_executed = result.nodes_executed;
+      e.output = std::move(result.output_json);
+      e.error = std::move(result.error);
+      e.ended = true;
+      e.parked.clear();  // nothing it parked waits any more
+      for (auto& n : result.notifications) e.notifications.push_back(std::move(n));
+    }
+
+    PgArray u_id(PgElement::kText), u_status(PgElement::kText), u_completed(PgElement::kTimestamptz),
+        u_duration(PgElement::kInt4), u_output(PgElement::kJsonb), u_error(PgElement::kText),
+        u_logs(PgElement::kJsonb), u_nodes(PgElement::kInt4), u_next(PgElement::kText),
+        u_node_outputs(PgElement::kJsonb);
+    NotificationRows notifications;
+    PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
+        s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_request(PgElement::kJsonb);
+    for (auto* e : order) {
+      if (!e->changed) continue;
+      u_id.Add(e->id);
+      u_status.Add(e->status);
+      u_logs.Add(e->logs);
+      u_nodes.AddInt(e->nodes_executed);
+      for (const auto& n : e->notifications) notifications.Add(n);
+      if (e->status == "RUNNING") {
+        u_completed.AddNull();
+        u_duration.AddNull();
+        u_output.Add(e->output);
+        u_error.AddNull();
+        u_next.Add(e->waiting_at);
+        u_node_outputs.Add(e->node_outputs);
+        for (const auto& p : e->parked) {
+          s_exec.Add(e->id);
+          s_node.Add(p.node_id);
+          s_kind.Add(p.kind);
+          s_due.AddTimestamp(p.due_us);
+          s_trigger.Add(e->trigger_text);
+          if (p.request.empty()) s_request.AddNull();
+          else s_request.Add(p.request);
+          ++parked_again;
+        }
+        continue;
+      }
       u_completed.AddTimestamp(now_us);
-      u_duration.AddInt(duration_ms);
-      if (result.error.empty()) {
-        u_output.Add(result.output_json);
+      u_duration.AddInt(e->duration_ms);
+      if (e->error.empty()) {
+        u_output.Add(e->output);
         u_error.AddNull();
       } else {
         u_output.AddNull();
-        u_error.Add(result.error);
+        u_error.Add(e->error);
       }
       u_next.AddNull();
-      for (const auto& n : result.notifications) notifications.Add(n);
-      outbox_.Add(completed_topic, workflow_id, completion);
+      u_node_outputs.AddNull();
+      ended.Add(e->id);  // its other steps (branches still waiting) go too
+      outbox_.Add(completed_topic, e->workflow_id, e->completion);
     }
     if (u_id.size() > 0)
       txn.exec_prepared(workflows::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
                         u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
-                        u_next.param());
+                        u_next.param(), u_node_outputs.param());
     notifications.Insert(txn, org);
     if (s_exec.size() > 0)
       txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
-                        s_due.param(), s_trigger.param(), s_nodes.param(), s_request.param());
+                        s_due.param(), s_trigger.param(), s_request.param());
   }
+  if (ended.size() > 0) txn.exec_prepared(workflows::sql::kDeleteExecutionSteps, ended.param());
   if (done_e.size() > 0) txn.exec_prepared(workflows::sql::kDeleteSteps, done_e.param(), done_n.param());
   if (r_exec.size() > 0)
     txn.exec_prepared(workflows::sql::kRescheduleSteps, r_exec.param(), r_node.param(), r_due.param(), r_calls.param());

@@ -72,11 +72,10 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       inputs(PgElement::kJsonb), output(PgElement::kJsonb), error(PgElement::kText), logs(PgElement::kJsonb),
       nodes(PgElement::kInt4), tokens(PgElement::kInt4), cost(PgElement::kFloat8), trig_id(PgElement::kText),
       trig_source(PgElement::kText), triggered_by(PgElement::kText), correlation(PgElement::kText),
-      traceparent(PgElement::kText), next_node(PgElement::kText);
-  // Executions parked at a delay: one durable step each (schemas/sql/0016).
+      traceparent(PgElement::kText), next_node(PgElement::kText), node_outputs(PgElement::kJsonb);
+  // Executions that parked: one durable step per parked node (schemas/sql/0016).
   PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
-      s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_nodes(PgElement::kJsonb),
-      s_request(PgElement::kJsonb);
+      s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_request(PgElement::kJsonb);
   NotificationRows notifications;
   struct Counter {
     int n = 0;
@@ -125,19 +124,23 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     if (parked) {
       completed.AddNull();
       duration.AddNull();
-      next_node.Add(result.next_node);
-      s_exec.Add(exec_id);
-      s_node.Add(result.next_node);
-      s_kind.Add(result.step_kind);
-      s_due.AddTimestamp(result.resume_at_us);
-      s_trigger.Add(ValueJson(&it->env.doc));
-      s_nodes.Add(result.nodes_json);
-      if (result.step_request.empty()) s_request.AddNull();
-      else s_request.Add(result.step_request);
+      next_node.Add(result.waiting_at);
+      node_outputs.Add(result.nodes_json);
+      const std::string trigger_json = ValueJson(&it->env.doc);
+      for (const auto& p : result.parked) {
+        s_exec.Add(exec_id);
+        s_node.Add(p.node_id);
+        s_kind.Add(p.kind);
+        s_due.AddTimestamp(p.due_us);
+        s_trigger.Add(trigger_json);
+        if (p.request.empty()) s_request.AddNull();
+        else s_request.Add(p.request);
+      }
     } else {
       completed.AddTimestamp(end_us);
       duration.AddInt(duration_ms);
       next_node.AddNull();
+      node_outputs.AddNull();
     }
     inputs.Add(ValueJson(input));
     if (result.error.empty()) {
@@ -170,10 +173,10 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
                     started.param(), completed.param(), duration.param(), inputs.param(), output.param(),
                     error.param(), logs.param(), nodes.param(), tokens.param(), cost.param(), trig_id.param(),
                     trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param(),
-                    next_node.param());
+                    next_node.param(), node_outputs.param());
   if (s_exec.size() > 0) {
     txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
-                      s_trigger.param(), s_nodes.param(), s_request.param());
+                      s_trigger.param(), s_request.param());
     txn.exec_prepared(workflows::sql::kNotifySteps);  // wakes the step runners at commit
   }
   notifications.Insert(txn, org);

@@ -10,10 +10,13 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <stdexcept>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -490,12 +493,34 @@ class HttpLaneTest : public LaneHarness {
     clients::HttpClientOptions ho;
     ho.allowlist = {"127.0.0.1"};
     http_ = std::make_unique<clients::HttpClient>(ho);
+    runner_ = MakeRunner("runner", 500);
+  }
+
+  std::unique_ptr<workflows::WorkflowStepRunner> MakeRunner(const std::string& owner, int batch) {
     workflows::StepRunnerOptions ro;
     ro.database_url = db_.url();
     ro.clock = manual_.get();
-    ro.owner = "runner";
+    ro.owner = owner;
     ro.http = http_.get();
-    runner_ = std::make_unique<workflows::WorkflowStepRunner>(ro, metrics_);
+    ro.batch = batch;
+    return std::make_unique<workflows::WorkflowStepRunner>(ro, metrics_);
+  }
+
+  // Two calls on parallel branches (price, user), a condition on one, a join.
+  void RunTwoCalls(const testing::HttpStub& stub) {
+    RunDefinition(
+        R"([{"id":"t","type":"trigger"},
+            {"id":"price","type":"http_request","data":{"url":")" + stub.url("/price") + R"("}},
+            {"id":"user","type":"http_request","data":{"url":")" + stub.url("/user") + R"("}},
+            {"id":"big","type":"condition","data":{"conditions":[
+               {"left":"{{nodes.price.output.body.price}}","op":">","right":100}]}},
+            {"id":"cheap","type":"transform","data":{"fields":{"deal":"cheap"}}},
+            {"id":"dear","type":"transform","data":{"fields":{"deal":"dear"}}},
+            {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
+               "message":"{{nodes.user.output.body.name}}: {{output.deal}}"}}])",
+        R"([{"source":"t","target":"price"},{"source":"t","target":"user"},{"source":"price","target":"big"},
+            {"source":"big","sourceHandle":"true","target":"dear"},{"source":"big","sourceHandle":"false","target":"cheap"},
+            {"source":"dear","target":"n"},{"source":"cheap","target":"n"},{"source":"user","target":"n"}])");
   }
 
   std::string Outcome() {
@@ -570,36 +595,104 @@ TEST_F(HttpLaneTest, AHostNotOnTheAllowlistFailsWithoutACall) {
 }
 
 TEST_F(HttpLaneTest, TwoCallsOnParallelBranchesAConditionAndAJoin) {
-  testing::HttpStub stub([](const testing::HttpStub::Request& r) {
+  // Each call is answered only once both are in flight (or after a deadline):
+  // calls made one after the other would be seen here.
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  std::atomic<int> answered_together{0};
+  testing::HttpStub stub([&](const testing::HttpStub::Request& r) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ++arrived;
+      cv.notify_all();
+      if (cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived >= 2; })) ++answered_together;
+    }
     const std::string body = r.target == "/price" ? R"({"price":250})" : R"({"name":"Ada"})";
     return testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, body};
   });
-  RunDefinition(
-      R"([{"id":"t","type":"trigger"},
-          {"id":"price","type":"http_request","data":{"url":")" + stub.url("/price") + R"("}},
-          {"id":"user","type":"http_request","data":{"url":")" + stub.url("/user") + R"("}},
-          {"id":"big","type":"condition","data":{"conditions":[
-             {"left":"{{nodes.price.output.body.price}}","op":">","right":100}]}},
-          {"id":"cheap","type":"transform","data":{"fields":{"deal":"cheap"}}},
-          {"id":"dear","type":"transform","data":{"fields":{"deal":"dear"}}},
-          {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
-             "message":"{{nodes.user.output.body.name}}: {{output.deal}}"}}])",
-      R"([{"source":"t","target":"price"},{"source":"t","target":"user"},{"source":"price","target":"big"},
-          {"source":"big","sourceHandle":"true","target":"dear"},{"source":"big","sourceHandle":"false","target":"cheap"},
-          {"source":"dear","target":"n"},{"source":"cheap","target":"n"},{"source":"user","target":"n"}])");
-  // Each call parks the execution once; the runner resumes it after each.
-  for (int round = 0; round < 4 && Outcome() != "COMPLETED "; ++round) runner_->RunOnce();
+  RunTwoCalls(stub);
+  // Both calls are steps of the first run, made in one round at the same
+  // time and resumed one after the other in one transaction.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 2);
+  EXPECT_EQ(runner_->RunOnce(), 2u);
   EXPECT_EQ(Outcome(), "COMPLETED ");
   EXPECT_EQ(stub.requests().size(), 2u);
+  EXPECT_EQ(answered_together.load(), 2);
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'Ada: dear'"), 1);
   pqxx::connection c(db_.admin_url());
   pqxx::nontransaction q(c);
   const auto row = q.exec1("SELECT string_agg(e->>'nodeId' || '=' || (e->>'status'), ' ' ORDER BY i) "
                            "FROM workflow_executions, jsonb_array_elements(logs) WITH ORDINALITY AS l(e, i)");
-  EXPECT_EQ(row[0].as<std::string>(),
-            "t=COMPLETED price=COMPLETED user=COMPLETED big=COMPLETED dear=COMPLETED cheap=SKIPPED n=COMPLETED");
+  // Which call answers first decides the order of the middle entries; the
+  // join (n) comes last.
+  const std::string order = row[0].as<std::string>();
+  EXPECT_TRUE(order == "t=COMPLETED price=COMPLETED big=COMPLETED dear=COMPLETED cheap=SKIPPED user=COMPLETED "
+                       "n=COMPLETED" ||
+              order == "t=COMPLETED user=COMPLETED price=COMPLETED big=COMPLETED dear=COMPLETED cheap=SKIPPED "
+                       "n=COMPLETED")
+      << order;
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 0);
   EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 6);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"COMPLETED\"%'"), 1);
+}
+
+// Two workers each claim one branch of the same execution and resume at the
+// same moment: the execution's row lock makes the second resume start from
+// the first one's result, so the join runs once with both outputs.
+TEST_F(HttpLaneTest, TwoRunnersResumingBranchesOfOneExecutionTakeTurns) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  testing::HttpStub stub([&](const testing::HttpStub::Request& r) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ++arrived;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived >= 2; });
+    }
+    const std::string body = r.target == "/price" ? R"({"price":50})" : R"({"name":"Ada"})";
+    return testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, body};
+  });
+  RunTwoCalls(stub);
+  // Both resumes are held just before they write the execution, until both
+  // are waiting: without the row lock both would have read the state before
+  // the other's result, and the second write would undo the first.
+  pqxx::connection admin(db_.admin_url());
+  {
+    pqxx::nontransaction q(admin);
+    q.exec("CREATE FUNCTION hold_resume() RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$");
+    q.exec("CREATE TRIGGER hold_resume BEFORE UPDATE ON workflow_executions "
+           "FOR EACH ROW EXECUTE FUNCTION hold_resume()");
+    q.exec("SELECT pg_advisory_lock(4242)");
+  }
+  auto first = MakeRunner("first", 1), second = MakeRunner("second", 1);
+  size_t resumed_first = 0, resumed_second = 0;
+  std::thread one([&] { resumed_first = first->RunOnce(); });
+  std::thread other([&] { resumed_second = second->RunOnce(); });
+  {
+    pqxx::nontransaction q(admin);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int64_t waiting = 0;
+    while (waiting < 2 && std::chrono::steady_clock::now() < deadline) {
+      waiting = q.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND pid <> pg_backend_pid()")[0]
+                    .as<int64_t>();
+      if (waiting < 2) std::this_thread::yield();
+    }
+    EXPECT_EQ(waiting, 2) << "both resumes should be waiting";
+    q.exec("SELECT pg_advisory_unlock(4242)");
+  }
+  one.join();
+  other.join();
+  EXPECT_EQ(resumed_first, 1u);
+  EXPECT_EQ(resumed_second, 1u);
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'Ada: cheap'"), 1);
+  EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 6);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"COMPLETED\"%'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 0);
 }
 
 }  // namespace

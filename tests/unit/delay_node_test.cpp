@@ -27,11 +27,11 @@ std::shared_ptr<const CompiledWorkflow> DelayWorkflow(const std::string& delay_d
 
 ResumePoint PointOf(const ExecutionResult& parked) {
   ResumePoint p;
-  p.next_node = parked.next_node;
+  p.node_id = parked.parked.at(0).node_id;
   p.output_json = parked.output_json;
   p.logs_json = parked.logs_json;
   p.nodes_executed = parked.nodes_executed;
-  p.waited_until_us = parked.resume_at_us;
+  p.waited_until_us = parked.parked.at(0).due_us;
   p.nodes_json = parked.nodes_json;
   return p;
 }
@@ -51,8 +51,10 @@ TEST(DelayNode, ParksTheExecutionWithTheNodeAndTheTimeToResume) {
   Exec r(*wf);
   EXPECT_EQ(r.result.status, ExecutionStatus::kRunning);
   EXPECT_STREQ(ToString(r.result.status), "RUNNING");
-  EXPECT_EQ(r.result.next_node, "wait");
-  EXPECT_EQ(r.result.resume_at_us, kNow + 5'000'000);
+  ASSERT_EQ(r.result.parked.size(), 1u);
+  EXPECT_EQ(r.result.parked[0].node_id, "wait");
+  EXPECT_EQ(r.result.waiting_at, "wait");
+  EXPECT_EQ(r.result.parked.at(0).due_us, kNow + 5'000'000);
   EXPECT_EQ(r.result.output_json, R"({"a":"hello Ada"})");
   EXPECT_EQ(r.result.nodes_executed, 2);
   EXPECT_TRUE(r.result.notifications.empty());
@@ -87,7 +89,7 @@ TEST(DelayNode, UntilIsATemplateAndATimeAlreadyPastDoesNotPark) {
   EXPECT_EQ(r.result.status, ExecutionStatus::kRunning);
   int64_t when = 0;
   ASSERT_TRUE(common::ParseRfc3339("2027-01-15T09:00:00Z", when));
-  EXPECT_EQ(r.result.resume_at_us, when);
+  EXPECT_EQ(r.result.parked.at(0).due_us, when);
   auto past = DelayWorkflow(R"({"until":"2020-01-01T00:00:00Z"})");
   Exec p(*past);
   EXPECT_EQ(p.result.status, ExecutionStatus::kCompleted) << p.result.error;
@@ -113,7 +115,7 @@ TEST(DelayNode, AWorkflowChangedWhileWaitingFailsWithTheReason) {
   auto wf = DelayWorkflow(R"({"ms":5000})");
   Exec parked(*wf);
   ResumePoint gone = PointOf(parked.result);
-  gone.next_node = "no-such-node";
+  gone.node_id = "no-such-node";
   Exec r(*wf, &gone, kNow + 6'000'000);
   EXPECT_EQ(r.result.status, ExecutionStatus::kFailed);
   EXPECT_NE(r.result.error.find("changed while the execution waited"), std::string::npos) << r.result.error;

@@ -32,7 +32,7 @@ struct Exec {
 
 ResumePoint After(const ExecutionResult& parked, std::string_view output, std::string_view error = {}) {
   ResumePoint p;
-  p.next_node = parked.next_node;
+  p.node_id = parked.parked.at(0).node_id;
   p.output_json = parked.output_json;
   p.logs_json = parked.logs_json;
   p.nodes_executed = parked.nodes_executed;
@@ -52,12 +52,14 @@ TEST(HttpNode, ParksWithTheRenderedRequest) {
   ASSERT_TRUE(wf->compile_error.empty()) << wf->compile_error;
   Exec e(*wf);
   ASSERT_EQ(e.result.status, ExecutionStatus::kRunning) << e.result.error;
-  EXPECT_EQ(e.result.next_node, "call");
-  EXPECT_EQ(e.result.step_kind, "http_request");
-  EXPECT_EQ(e.result.resume_at_us, kNow);  // due at once
+  ASSERT_EQ(e.result.parked.size(), 1u);
+  EXPECT_EQ(e.result.parked[0].node_id, "call");
+  EXPECT_EQ(e.result.waiting_at, "call");
+  EXPECT_EQ(e.result.parked.at(0).kind, "http_request");
+  EXPECT_EQ(e.result.parked.at(0).due_us, kNow);  // due at once
   HttpRequestSpec r;
   std::string why;
-  ASSERT_TRUE(FromJson(e.result.step_request, r, why)) << why;
+  ASSERT_TRUE(FromJson(e.result.parked.at(0).request, r, why)) << why;
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://api.example.com/users/42");
   ASSERT_EQ(r.headers.size(), 1u);

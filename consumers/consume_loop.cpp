@@ -46,6 +46,16 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
 ConsumeLoop::~ConsumeLoop() {
   for (auto& l : lanes_) l->Stop();
   if (consumer_ && !closed_) consumer_->close();
+  // librdkafka before 2.3.0 aborts when a cooperative-sticky consumer that
+  // joined its group but never got an assignment is destroyed
+  // (rd_kafka_sticky_assignor_state_destroy asserts on the state it never
+  // made: librdkafka issue 4312).  Such a consumer is stopping before it did
+  // anything; it has left the group, and its handle is left to the process's
+  // exit rather than aborting it.
+  if (consumer_ && !ever_assigned_ && RdKafka::version() < 0x020300ff) {
+    common::LogDebug("kafka consumer left unreleased: it never had an assignment (librdkafka < 2.3.0)", {});
+    (void)consumer_.release();
+  }
 }
 
 void ConsumeLoop::RequestStop(std::chrono::milliseconds drain_for) {
@@ -254,6 +264,7 @@ bool ConsumeLoop::Run() {
 void ConsumeLoop::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                                std::vector<RdKafka::TopicPartition*>& partitions) {
   metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
+  ever_assigned_ = ever_assigned_ || err == RdKafka::ERR__ASSIGN_PARTITIONS;
   const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     for (auto* tp : partitions) {

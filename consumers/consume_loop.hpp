@@ -111,6 +111,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   bool holding_ = false;
   std::chrono::steady_clock::time_point held_since_{};
   bool closed_ = false;  // close() done (it left the group)
+  bool ever_assigned_ = false;  // a rebalance gave this consumer an assignment (maybe empty)
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> drain_ms_{30000};
   std::mt19937 rng_{std::random_device{}()};

@@ -195,6 +195,28 @@ fresh_db() {
   fi
 }
 
+# What the database did per execution in a W2 run: transactions committed,
+# rows written (inserted + updated + deleted, every table), and with
+# BENCH_PG_STATEMENTS=1 statements executed (round trips).  Counters of the
+# bench database, read before and after the load.
+db_counters() {
+  psql -X -qtA -F ' ' "$DB_ADMIN_URL" -c "SELECT
+      (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
+      (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_all_tables),
+      $( [ "$PG_STATEMENTS" = 1 ] && echo "(SELECT coalesce(sum(calls), 0) FROM pg_stat_statements)" || echo "-1" )"
+}
+db_facts() {  # dir label executions before-counters
+  local after
+  after=$(db_counters)  # after the workers stopped: their backends flushed their statistics
+  read -r c0 r0 s0 <<<"$4"
+  read -r c1 r1 s1 <<<"$after"
+  awk -v l="$2" -v n="$3" -v c=$((c1 - c0)) -v r=$((r1 - r0)) -v s0="$s0" -v s1="$s1" 'BEGIN {
+      printf "%s: per execution %.2f transactions, %.1f rows written", l, c / n, r / n
+      if (s0 >= 0) printf ", %.1f statements", (s1 - s0) / n
+      printf "\n" }' | tee -a "$1/db_facts.txt" >&2
+  cat "$1/db_facts.txt" >>"$OUT/w2_db_facts.txt"
+}
+
 # Where the database spent its time in the last scenario (BENCH_PG_STATEMENTS=1).
 dump_statements() {  # dir
   [ "$PG_STATEMENTS" = 1 ] || return 0
@@ -481,20 +503,24 @@ if has w2; then
     mkdir -p "$dir"
     fresh_db "$dir"
     start_broker "$dir"
+    before=$(db_counters)
     run_load "$dir" "W2 full speed, $w worker(s)" "$w" --events "$W2_EVENTS" --linger-ms "$FULL_LINGER_MS" ||
       say "FAILED: W2 full speed, $w worker(s) (logs in $dir)"
     scrape_metrics "$dir"
     stop_workers
+    db_facts "$dir" "W2 full speed, $w worker(s)" "$W2_EVENTS" "$before"
     stop_broker
   done
   dir=$OUT/w2-rate
   mkdir -p "$dir"
   fresh_db "$dir"
   start_broker "$dir"
+  before=$(db_counters)
   run_load "$dir" "W2 fixed rate $W2_RATE/s, 1 worker" 1 --events $((W2_RATE * LAT_SECONDS)) --rate "$W2_RATE" \
     --fetch-wait-ms "$READER_FETCH_WAIT_MS" || say "FAILED: W2 fixed rate (logs in $dir)"
   scrape_metrics "$dir"
   stop_workers
+  db_facts "$dir" "W2 fixed rate $W2_RATE/s" $((W2_RATE * LAT_SECONDS)) "$before"
   stop_broker
   unset HUB_HTTP_ALLOWLIST W2_URL
   kill -TERM "$STUB_PID" 2>/dev/null || true
@@ -517,6 +543,10 @@ fi
   echo '```'
   echo
   "$BENCH" summary "$RESULTS"
+  if [ -f "$OUT/w2_db_facts.txt" ]; then
+    echo
+    cat "$OUT/w2_db_facts.txt"
+  fi
 } >"$OUT/summary.md"
 cat "$OUT/summary.md"
 echo

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 
 #include <boost/asio/connect.hpp>
@@ -52,15 +55,25 @@ int64_t RetryAfterMs(const http::response<http::string_body>& res) {
   return std::stoll(v) * 1000;
 }
 
+// How an exchange left its connection.
+struct AfterExchange {
+  bool reusable = false;       // the whole answer was read and the server keeps the connection open
+  bool nothing_back = false;   // failed before a byte of an answer came (a connection the server had closed)
+};
+
 // One request to one already-checked address.
 template <class Stream>
 HttpOutcome Exchange(asio::io_context& ioc, Stream& stream, const http::request<http::string_body>& req,
-                     size_t max_body, Clock::time_point deadline, const std::string& what) {
+                     size_t max_body, Clock::time_point deadline, const std::string& what, AfterExchange& after) {
+  after = AfterExchange{};
   beast::get_lowest_layer(stream).expires_at(deadline);
   beast::error_code ec = Await(ioc, [&](auto done) {
     http::async_write(stream, req, [done](beast::error_code e, size_t) { done(e); });
   });
-  if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": sending the request failed: " + ec.message());
+  if (ec) {
+    after.nothing_back = ec != beast::error::timeout;
+    return Fail(HttpOutcome::Kind::kRetryable, what + ": sending the request failed: " + ec.message());
+  }
   // The cap is checked here, as the body arrives: Boost 1.74's parser does
   // not enforce its own body_limit (a numeric limit lets larger bodies pass,
   // boost::none refuses every body).
@@ -71,6 +84,7 @@ HttpOutcome Exchange(asio::io_context& ioc, Stream& stream, const http::request<
   ec = Await(ioc, [&](auto done) {
     http::async_read_header(stream, buffer, parser, [done](beast::error_code e, size_t) { done(e); });
   });
+  if (ec && ec != beast::error::timeout && !parser.got_some() && buffer.size() == 0) after.nothing_back = true;
   if (!ec && parser.content_length() && *parser.content_length() > max_body)
     return Fail(HttpOutcome::Kind::kRefused, too_large);
   while (!ec && !parser.is_done()) {
@@ -88,6 +102,8 @@ HttpOutcome Exchange(asio::io_context& ioc, Stream& stream, const http::request<
   for (const auto& f : res) o.response.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   o.response.body = res.body();
   o.retry_after_ms = RetryAfterMs(res);
+  after.reusable = res.keep_alive() && buffer.size() == 0;
+  beast::get_lowest_layer(stream).expires_never();
   return o;
 }
 
@@ -187,7 +203,67 @@ bool InternalAddress(const std::string& address) {
          in(0xc0a80000, 16) || in(0x64400000, 10) || in(0xe0000000, 4) || v == 0xffffffff;
 }
 
-HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {}
+// A connection to one checked address, with the I/O context it runs on.
+// Used by one call at a time; kept alive between calls by ConnectionPool.
+struct Connection {
+  asio::io_context ioc;
+  std::unique_ptr<asio::ssl::context> tls;                      // https
+  std::unique_ptr<beast::tcp_stream> plain;                     // http
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;  // https
+  Clock::time_point idle_since{};
+
+  HttpOutcome Exchange(const http::request<http::string_body>& req, size_t max_body, Clock::time_point deadline,
+                       const std::string& what, AfterExchange& after) {
+    return plain ? clients::Exchange(ioc, *plain, req, max_body, deadline, what, after)
+                 : clients::Exchange(ioc, *secure, req, max_body, deadline, what, after);
+  }
+  ~Connection() {
+    beast::error_code ignored;
+    if (plain) plain->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+};
+
+// Idle keep-alive connections by (scheme, host, port): a call reuses one
+// instead of paying for a new TCP (and TLS) connection.  The address was
+// checked when the connection was made, so a reused connection needs no
+// lookup, and a later answer of the name server cannot redirect it.  Idle
+// connections are dropped after kIdleFor: servers close idle connections
+// after a few seconds (Node.js after 5), and a request written into a closed
+// one is lost time.
+class ConnectionPool {
+ public:
+  static constexpr auto kIdleFor = std::chrono::seconds(4);
+  static constexpr size_t kMaxIdle = 256;
+
+  std::unique_ptr<Connection> Take(const std::string& key, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = idle_.find(key);
+    while (it != idle_.end() && !it->second.empty()) {
+      std::unique_ptr<Connection> c = std::move(it->second.back());
+      it->second.pop_back();
+      --count_;
+      if (now - c->idle_since < kIdleFor) return c;
+    }
+    return nullptr;
+  }
+
+  void Put(const std::string& key, std::unique_ptr<Connection> c, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count_ >= kMaxIdle) return;  // dropped (closed)
+    c->idle_since = now;
+    idle_[key].push_back(std::move(c));
+    ++count_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  size_t count_ = 0;
+};
+
+
+HttpClient::HttpClient(HttpClientOptions options)
+    : options_(std::move(options)), pool_(std::make_shared<ConnectionPool>()) {}
 
 HttpOutcome HttpClient::Send(const engine::HttpRequestSpec& request,
                              const std::vector<std::pair<std::string, std::string>>& extra_headers) const {
@@ -205,39 +281,6 @@ HttpOutcome HttpClient::Send(const engine::HttpRequestSpec& request,
     if (!Allowed(options_.allowlist, u.host, exact))
       return Fail(HttpOutcome::Kind::kRefused,
                   what + ": host '" + u.host + "' is not in HUB_HTTP_ALLOWLIST" + (hop ? " (after a redirect)" : ""));
-    asio::io_context ioc;
-    // Resolve, under the deadline (an address needs no lookup: asio's
-    // asynchronous resolver starts a thread of its own).
-    std::vector<tcp::endpoint> endpoints;
-    beast::error_code ec;
-    const auto literal = asio::ip::make_address(u.host, ec);
-    if (!ec) {
-      endpoints.emplace_back(literal, u.port);
-    } else {
-      tcp::resolver resolver(ioc);
-      tcp::resolver::results_type results;
-      asio::steady_timer timer(ioc, deadline);
-      ec = Await(ioc, [&](auto done) {
-        timer.async_wait([&](beast::error_code e) {
-          if (!e) resolver.cancel();
-        });
-        resolver.async_resolve(u.host, std::to_string(u.port),
-                               [&, done](beast::error_code e, tcp::resolver::results_type r) {
-                                 timer.cancel();
-                                 results = std::move(r);
-                                 done(e);
-                               });
-      });
-      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot resolve " + u.host + ": " + ec.message());
-      for (const auto& r : results) endpoints.push_back(r.endpoint());
-    }
-    // Check the addresses, and connect only to the ones checked.
-    for (const auto& ep : endpoints) {
-      if (InternalAddress(ep.address().to_string()) && !exact)
-        return Fail(HttpOutcome::Kind::kRefused, what + ": " + u.host + " resolves to the internal address " +
-                                                     ep.address().to_string() +
-                                                     ", which is called only when listed exactly in HUB_HTTP_ALLOWLIST");
-    }
     http::request<http::string_body> req;
     req.method(http::string_to_verb(method));
     req.target(u.target);
@@ -254,37 +297,81 @@ HttpOutcome HttpClient::Send(const engine::HttpRequestSpec& request,
         req.set(http::field::content_type, "application/json");
       req.prepare_payload();
     }
+
+    const std::string key = std::string(u.https ? "https://" : "http://") + u.host + ":" + std::to_string(u.port);
     HttpOutcome outcome;
-    if (!u.https) {
-      beast::tcp_stream stream(ioc);
-      stream.expires_at(deadline);
-      ec = Await(ioc, [&](auto done) {
-        stream.async_connect(endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
-      });
-      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
-      outcome = Exchange(ioc, stream, req, options_.max_response_bytes, deadline, what);
-      beast::error_code ignored;
-      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    } else {
-      asio::ssl::context tls(asio::ssl::context::tls_client);
-      tls.set_default_verify_paths();
-      if (!options_.ca_file.empty()) tls.load_verify_file(options_.ca_file, ec);
-      tls.set_verify_mode(asio::ssl::verify_peer);
-      beast::ssl_stream<beast::tcp_stream> stream(ioc, tls);
-      if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str()))
-        return Fail(HttpOutcome::Kind::kRefused, what + ": cannot set the TLS server name");
-      stream.set_verify_callback(asio::ssl::host_name_verification(u.host));
-      beast::get_lowest_layer(stream).expires_at(deadline);
-      ec = Await(ioc, [&](auto done) {
-        beast::get_lowest_layer(stream).async_connect(endpoints,
-                                                      [done](beast::error_code e, const tcp::endpoint&) { done(e); });
-      });
-      if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
-      ec = Await(ioc, [&](auto done) { stream.async_handshake(asio::ssl::stream_base::client, done); });
-      if (ec == beast::error::timeout) return Fail(HttpOutcome::Kind::kRetryable, what + ": TLS handshake timed out");
-      if (ec) return Fail(HttpOutcome::Kind::kRefused, what + ": TLS handshake failed: " + ec.message());
-      outcome = Exchange(ioc, stream, req, options_.max_response_bytes, deadline, what);
+    AfterExchange after;
+    std::unique_ptr<Connection> conn = pool_->Take(key, Clock::now());
+    if (conn) {
+      outcome = conn->Exchange(req, options_.max_response_bytes, deadline, what, after);
+      // The server had closed the idle connection: once more on a new one.
+      if (after.nothing_back) conn.reset();
     }
+    if (!conn) {
+      conn = std::make_unique<Connection>();
+      asio::io_context& ioc = conn->ioc;
+      // Resolve, under the deadline (an address needs no lookup: asio's
+      // asynchronous resolver starts a thread of its own).
+      std::vector<tcp::endpoint> endpoints;
+      beast::error_code ec;
+      const auto literal = asio::ip::make_address(u.host, ec);
+      if (!ec) {
+        endpoints.emplace_back(literal, u.port);
+      } else {
+        tcp::resolver resolver(ioc);
+        tcp::resolver::results_type results;
+        asio::steady_timer timer(ioc, deadline);
+        ec = Await(ioc, [&](auto done) {
+          timer.async_wait([&](beast::error_code e) {
+            if (!e) resolver.cancel();
+          });
+          resolver.async_resolve(u.host, std::to_string(u.port),
+                                 [&, done](beast::error_code e, tcp::resolver::results_type r) {
+                                   timer.cancel();
+                                   results = std::move(r);
+                                   done(e);
+                                 });
+        });
+        if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot resolve " + u.host + ": " + ec.message());
+        for (const auto& r : results) endpoints.push_back(r.endpoint());
+      }
+      // Check the addresses, and connect only to the ones checked.
+      for (const auto& ep : endpoints) {
+        if (InternalAddress(ep.address().to_string()) && !exact)
+          return Fail(HttpOutcome::Kind::kRefused,
+                      what + ": " + u.host + " resolves to the internal address " + ep.address().to_string() +
+                          ", which is called only when listed exactly in HUB_HTTP_ALLOWLIST");
+      }
+      if (!u.https) {
+        conn->plain = std::make_unique<beast::tcp_stream>(ioc);
+        conn->plain->expires_at(deadline);
+        ec = Await(ioc, [&](auto done) {
+          conn->plain->async_connect(endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+        });
+        if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
+      } else {
+        conn->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        conn->tls->set_default_verify_paths();
+        if (!options_.ca_file.empty()) conn->tls->load_verify_file(options_.ca_file, ec);
+        conn->tls->set_verify_mode(asio::ssl::verify_peer);
+        conn->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *conn->tls);
+        auto& stream = *conn->secure;
+        if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str()))
+          return Fail(HttpOutcome::Kind::kRefused, what + ": cannot set the TLS server name");
+        stream.set_verify_callback(asio::ssl::host_name_verification(u.host));
+        beast::get_lowest_layer(stream).expires_at(deadline);
+        ec = Await(ioc, [&](auto done) {
+          beast::get_lowest_layer(stream).async_connect(endpoints,
+                                                        [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+        });
+        if (ec) return Fail(HttpOutcome::Kind::kRetryable, what + ": cannot connect: " + ec.message());
+        ec = Await(ioc, [&](auto done) { stream.async_handshake(asio::ssl::stream_base::client, done); });
+        if (ec == beast::error::timeout) return Fail(HttpOutcome::Kind::kRetryable, what + ": TLS handshake timed out");
+        if (ec) return Fail(HttpOutcome::Kind::kRefused, what + ": TLS handshake failed: " + ec.message());
+      }
+      outcome = conn->Exchange(req, options_.max_response_bytes, deadline, what, after);
+    }
+    if (after.reusable) pool_->Put(key, std::move(conn), Clock::now());
     if (outcome.kind != HttpOutcome::Kind::kResponse) return outcome;
     const int s = outcome.response.status;
     if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return outcome;

@@ -8,9 +8,12 @@
 // followed (at most 5) and every hop is checked again.  HTTPS verifies the
 // peer against the system's CAs (plus HUB_HTTP_CA_FILE) and the host name,
 // with SNI.  Each call has one deadline for resolve, connect, TLS, write and
-// read; the response body is capped.  Thread-safe: every call has its own
-// connection.
+// read; the response body is capped.  Thread-safe: a call has a connection
+// of its own, a new one or one kept alive from an earlier call to the same
+// scheme, host and port (HTTP/1.1 keep-alive; one whose server closed it
+// while idle is replaced by a new one for the same call).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +21,8 @@
 #include "engine/http_step.hpp"
 
 namespace hub::clients {
+
+class ConnectionPool;
 
 struct HttpClientOptions {
   std::vector<std::string> allowlist;
@@ -48,6 +53,7 @@ class HttpClient {
 
  private:
   HttpClientOptions options_;
+  std::shared_ptr<ConnectionPool> pool_;
 };
 
 // Exposed for tests.

@@ -3,6 +3,9 @@
 #include <chrono>
 
 #include <cstdio>
+#include <set>
+
+#include <sys/socket.h>
 #include <stdexcept>
 
 #include <openssl/evp.h>
@@ -35,32 +38,53 @@ struct HttpStub::Impl {
   std::vector<Request> requests;
   bool record = true;
   int active = 0;  // connections being served (under mu)
+  int accepted = 0;  // connections accepted so far (under mu)
+  std::set<int> open_fds;  // sockets of connections being served (under mu)
   std::condition_variable idle;
   std::atomic<bool> stopping{false};
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
+  // Unlists a connection's socket before it is closed (declared after the
+  // stream, so destroyed first): the destructor never shuts down a number
+  // that was closed and reused meanwhile.
+  struct Unlist {
+    Impl* impl;
+    int fd;
+    ~Unlist() {
+      std::lock_guard<std::mutex> l(impl->mu);
+      impl->open_fds.erase(fd);
+    }
+  };
+
   void Serve(tcp::socket socket) {
+    const int fd = socket.native_handle();
     if (!tls) {
-      Exchange(socket);
+      Unlist unlist{this, fd};
+      while (Exchange(socket)) {
+      }
       beast::error_code ec;
       socket.shutdown(tcp::socket::shutdown_both, ec);
       return;
     }
     beast::ssl_stream<tcp::socket> stream(std::move(socket), *tls);
+    Unlist unlist{this, fd};
     beast::error_code ec;
     stream.handshake(asio::ssl::stream_base::server, ec);
     if (ec) return;  // e.g. the client refused our certificate
-    Exchange(stream);
+    while (Exchange(stream)) {
+    }
     stream.shutdown(ec);
   }
 
+  // One request and its answer; true when the connection stays open for
+  // another (the client asked to keep it alive).
   template <class Stream>
-  void Exchange(Stream& socket) {
+  bool Exchange(Stream& socket) {
     beast::error_code ec;
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
     http::read(socket, buffer, req, ec);
-    if (ec) return;
+    if (ec || stopping) return false;
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -79,9 +103,11 @@ struct HttpStub::Impl {
     http::response<http::string_body> res{static_cast<http::status>(out.status), 11};
     for (const auto& [k, v] : out.headers) res.set(k, v);
     res.body() = out.body;
-    res.keep_alive(false);
+    const bool again = req.keep_alive() && !stopping;
+    res.keep_alive(again);
     res.prepare_payload();
     http::write(socket, res, ec);
+    return again && !ec && !out.close_after;
   }
 };
 
@@ -143,9 +169,12 @@ HttpStub::HttpStub(Handler handler) : impl_(std::make_unique<Impl>()) {
       impl->acceptor.accept(socket, ec);
       if (impl->stopping) return;
       if (ec) continue;
+      const int fd = socket.native_handle();
       {
         std::lock_guard<std::mutex> l(impl->mu);
         ++impl->active;
+        ++impl->accepted;
+        impl->open_fds.insert(fd);
       }
       std::thread([impl, s = std::move(socket)]() mutable {
         impl->Serve(std::move(s));
@@ -165,7 +194,15 @@ HttpStub::~HttpStub() {
   impl_->accept_thread.join();
   impl_->acceptor.close(ec);
   std::unique_lock<std::mutex> l(impl_->mu);
+  // Connections kept alive wait for a next request that will not come: their
+  // reads are woken by shutting the sockets down.
+  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
   impl_->idle.wait(l, [&] { return impl_->active == 0; });
+}
+
+int HttpStub::connections() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->accepted;
 }
 
 std::vector<HttpStub::Request> HttpStub::requests() const {

@@ -3,7 +3,8 @@
 // (a free port), answers each request with what the test's handler returns
 // (after an optional delay, to play a slow service), and records every
 // request it received.  One thread per connection (detached; the destructor
-// waits for them); closes after each answer.
+// waits for them); keeps a connection open for further requests when the
+// client asks to (HTTP/1.1 keep-alive).
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -28,6 +29,9 @@ class HttpStub {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     int delay_ms = 0;
+    // Answer as if the connection stayed open, then close it: what a server
+    // does when its idle timer fires right after an answer.
+    bool close_after = false;
   };
   using Handler = std::function<Response(const Request&)>;
 
@@ -45,6 +49,8 @@ class HttpStub {
     return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
   }
   std::vector<Request> requests() const;
+  // Connections accepted so far (keep-alive reuse shows as fewer than requests).
+  int connections() const;
 
  private:
   struct Impl;

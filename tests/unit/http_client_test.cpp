@@ -146,5 +146,49 @@ TEST(HttpClient, HttpsVerifiesThePeerAgainstTrustedCertificates) {
   ASSERT_EQ(by_name.kind, HttpOutcome::Kind::kResponse) << by_name.error;
 }
 
+TEST(HttpClient, KeepsConnectionsAliveBetweenCalls) {
+  HttpStub stub([](const HttpStub::Request&) { return HttpStub::Response{200, {}, "hi"}; });
+  const HttpClient client = Client({"127.0.0.1"});
+  for (int i = 0; i < 3; ++i) {
+    const HttpOutcome o = client.Send(Get(stub.url("/" + std::to_string(i))));
+    ASSERT_EQ(o.kind, HttpOutcome::Kind::kResponse) << o.error;
+  }
+  EXPECT_EQ(stub.requests().size(), 3u);
+  EXPECT_EQ(stub.connections(), 1);
+}
+
+TEST(HttpClient, AConnectionTheServerClosedWhileIdleIsReplacedWithinTheCall) {
+  HttpStub stub([](const HttpStub::Request&) {
+    HttpStub::Response r{200, {}, "hi"};
+    r.close_after = true;
+    return r;
+  });
+  const HttpClient client = Client({"127.0.0.1"});
+  const HttpOutcome first = client.Send(Get(stub.url("/a")));
+  ASSERT_EQ(first.kind, HttpOutcome::Kind::kResponse) << first.error;
+  // The pooled connection is closed by now: the call goes out once, on a new one.
+  const HttpOutcome second = client.Send(Get(stub.url("/b")));
+  ASSERT_EQ(second.kind, HttpOutcome::Kind::kResponse) << second.error;
+  EXPECT_EQ(second.response.body, "hi");
+  EXPECT_EQ(stub.requests().size(), 2u);
+  EXPECT_EQ(stub.connections(), 2);
+}
+
+TEST(HttpClient, KeepsTlsConnectionsAliveToo) {
+  const std::string dir = ::testing::TempDir();
+  const std::string cert = dir + "/hub-stub-cert-ka.pem", key = dir + "/hub-stub-key-ka.pem";
+  testing::WriteSelfSignedCertificate(cert, key);
+  HttpStub stub([](const HttpStub::Request&) { return HttpStub::Response{200, {}, "over tls"}; }, cert, key);
+  HttpClientOptions o;
+  o.allowlist = {"127.0.0.1"};
+  o.ca_file = cert;
+  const HttpClient client(o);
+  for (int i = 0; i < 2; ++i) {
+    const HttpOutcome r = client.Send(Get(stub.url()));
+    ASSERT_EQ(r.kind, HttpOutcome::Kind::kResponse) << r.error;
+  }
+  EXPECT_EQ(stub.connections(), 1);
+}
+
 }  // namespace
 }  // namespace hub::clients

@@ -49,10 +49,14 @@ bool IStartsWith(std::string_view s, std::string_view prefix) {
 using common::InvalidUtf8At;
 bool IsValidUtf8(std::string_view s) { return InvalidUtf8At(s) == std::string_view::npos; }
 
+// memchr needs a buffer; an empty view (a header without a value) may have none.
+bool HasNul(std::string_view s) { return !s.empty() && std::memchr(s.data(), '\0', s.size()) != nullptr; }
+
 // True if the raw JSON text has a \u escape.  The raw text is checked to be
 // valid UTF-8 without NUL, so only such an escape can make a decoded string
 // differ from that (and a backslash appears nowhere else in valid JSON).
 bool HasUnicodeEscape(std::string_view raw) {
+  if (raw.empty()) return false;  // memchr needs a buffer, an empty view may have none
   const char* p = raw.data();
   const char* end = p + raw.size();
   while ((p = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p))))) {
@@ -601,7 +605,7 @@ namespace {
 
 // A header that becomes a text attribute: like the JSON, valid UTF-8 without NUL.
 void CheckHeaderText(std::string_view header, std::string_view value) {
-  if (std::memchr(value.data(), '\0', value.size()))
+  if (HasNul(value))
     Fail("header " + std::string(header) + ": value contains a NUL byte, which is not allowed in text");
   if (!IsValidUtf8(value)) Fail("header " + std::string(header) + ": value is not valid UTF-8");
 }
@@ -627,7 +631,7 @@ void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaVal
       std::string_view attr = name.substr(3);
       if (attr == "data" || attr == "data_base64") continue;  // never attributes
       if (!IsValidUtf8(attr)) Fail("header name is not valid UTF-8");
-      if (std::memchr(attr.data(), '\0', attr.size())) Fail("header name contains a NUL byte");
+      if (HasNul(attr)) Fail("header name contains a NUL byte");
       CheckHeaderText(name, value);
       has_ce_traceparent |= attr == "traceparent";
       set(attr, value);
@@ -692,7 +696,8 @@ void EnvelopeParser::Parse(const InboundMessage& msg, std::string_view expected_
     Fail("type: no schema for event type " + Quote(expected_type) + " (known: " + known + ")");
   }
 
-  if (const void* nul = std::memchr(msg.value.data(), '\0', msg.value.size()))
+  // An empty value may have no buffer at all (a tombstone): memchr needs one.
+  if (const void* nul = msg.value.empty() ? nullptr : std::memchr(msg.value.data(), '\0', msg.value.size()))
     Fail("malformed JSON at byte " + std::to_string(static_cast<const char*>(nul) - msg.value.data()) + ": a NUL byte");
   if (size_t bad = InvalidUtf8At(msg.value); bad != std::string_view::npos)
     Fail("malformed JSON at byte " + std::to_string(bad) + ": not valid UTF-8");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what hubworker needs to build and test on Debian 12 (TOOLCHAIN.md),
-# plus `prometheus` for promtool.  Quick no-op when everything is present;
+# plus `prometheus` for promtool and clang (libFuzzer) for scripts/fuzz.sh.  Quick no-op when everything is present;
 # `apt-get update` runs only when something is missing.  As root, or via sudo.
 set -euo pipefail
 
@@ -9,7 +9,7 @@ packages=(
   librdkafka-dev libpqxx-dev libpq-dev rapidjson-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libboost-dev libboost-system-dev
   libboost-program-options-dev libssl-dev postgresql-15 kcat curl
-  prometheus
+  prometheus clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -3,7 +3,9 @@
 # starts a throwaway PostgreSQL cluster (fast, non-durable settings) under
 # .local/, and runs every test label (unit, pg, e2e, ...) with ctest.  The
 # cluster is stopped and removed on exit, whatever happens.  Exits with
-# ctest's status.  Extra arguments go to ctest (e.g. -L pg, -R Migrate).
+# ctest's status (or 1 when the fuzzers of scripts/fuzz.sh, run after a full
+# ctest run, find a problem).  Extra arguments go to ctest (e.g. -L pg,
+# -R Migrate) and skip the fuzzers.
 # HUB_BUILD_DIR overrides the build folder (default build/), so that several
 # people sharing one work tree need not share a build.
 set -euo pipefail
@@ -35,4 +37,8 @@ echo "test.sh: PostgreSQL at $HUB_TEST_DATABASE_URL"
 
 status=0
 ctest --test-dir "$build" --output-on-failure "$@" || status=$?
+# The fuzzers (a bounded run each), unless only some tests were asked for.
+if [ $# -eq 0 ]; then
+  bash scripts/fuzz.sh || status=1
+fi
 exit "$status"

@@ -613,12 +613,16 @@ void CheckHeaderText(std::string_view header, std::string_view value) {
 }  // namespace
 
 void EnvelopeParser::ParseBinary(const InboundMessage& msg, rapidjson::SchemaValidator& validator, Envelope& out) {
-  // The attributes, deduplicated (a repeated header: the last one wins).
+  // The attributes.  A header repeated with the same value counts once; with
+  // another value the event is ambiguous (consumers disagree on which one
+  // counts, as with duplicate JSON keys) and refused.
   attrs_.clear();
   auto set = [&](std::string_view name, std::string_view value) {
     for (auto& a : attrs_) {
       if (a.first == name) {
-        a.second = value;
+        if (a.second != value)
+          Fail("the attribute " + std::string(name) + " is given twice with different values (" +
+               Quote(Clip(a.second, 64)) + " and " + Quote(Clip(value, 64)) + ")");
         return;
       }
     }

@@ -128,14 +128,18 @@ TEST_F(EnvelopeParserTest, BinaryModeTakesTraceparentFromThePlainW3cHeader) {
   EXPECT_EQ(env.traceparent, kTraceparent);
 }
 
-TEST_F(EnvelopeParserTest, BinaryModeRepeatedHeaderLastOneWins) {
+TEST_F(EnvelopeParserTest, BinaryModeHeaderRepeatedWithAnotherValueIsRefused) {
   std::string data = kData;
   InboundMessage m = BinaryMessage(data);
-  m.headers.push_back({"ce_id", "evt-2"});
+  m.headers.push_back({"ce_id", "evt-1"});  // the same value again: one attribute
   Envelope env;
   parser_.Parse(m, "workflow.triggered", env);
-  EXPECT_EQ(env.id, "evt-2");
+  EXPECT_EQ(env.id, "evt-1");
   EXPECT_EQ(env.doc.MemberCount(), 8u);  // specversion id source type time traceparent datacontenttype data
+  m.headers.push_back({"ce_id", "evt-2"});
+  EXPECT_NE(Reason(parser_, m).find("the attribute id is given twice with different values (\"evt-1\" and \"evt-2\")"),
+            std::string::npos)
+      << Reason(parser_, m);
 }
 
 TEST_F(EnvelopeParserTest, BinaryModeWithoutTheRequiredAttributesIsRejectedByTheSchema) {

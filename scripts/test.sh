@@ -8,15 +8,40 @@
 # -R Migrate) and skip the fuzzers.
 # HUB_BUILD_DIR overrides the build folder (default build/), so that several
 # people sharing one work tree need not share a build.
+#
+#   bash scripts/test.sh --sanitize=address   # ASan + UBSan build in build-asan/, every test
+#   bash scripts/test.sh --sanitize=thread    # TSan build in build-tsan/ (e.g. -L unit)
+#
+# A sanitizer report fails the test it happens in (the worker processes the
+# end-to-end tests start are sanitized too).  No fuzzing in these runs.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+sanitize=""
+if [ $# -gt 0 ] && [[ "$1" == --sanitize* ]]; then
+  sanitize=${1#--sanitize}
+  sanitize=${sanitize#=}
+  sanitize=${sanitize:-address}
+  shift
+fi
+
 bash scripts/install-deps.sh
 
 build=${HUB_BUILD_DIR:-build}
-cmake -S . -B "$build"
+if [ -n "$sanitize" ]; then
+  build=${HUB_BUILD_DIR:-build-${sanitize/address/asan}}
+  build=${build/thread/tsan}
+  supp="$root/tests/sanitizers"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
+  export TSAN_OPTIONS="halt_on_error=1"
+  cmake -S . -B "$build" -DHUB_SANITIZE="$sanitize"
+else
+  cmake -S . -B "$build"
+fi
 cmake --build "$build" -j2
 
 mkdir -p .local
@@ -38,7 +63,7 @@ echo "test.sh: PostgreSQL at $HUB_TEST_DATABASE_URL"
 status=0
 ctest --test-dir "$build" --output-on-failure "$@" || status=$?
 # The fuzzers (a bounded run each), unless only some tests were asked for.
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ -z "$sanitize" ]; then
   bash scripts/fuzz.sh || status=1
 fi
 exit "$status"

@@ -127,7 +127,7 @@ std::string CallingNodes(const std::string& user_id, const std::string& endpoint
   return R"([{"id":"trigger","type":"trigger","data":{"label":"Webhook trigger"}},)"
          R"({"id":"lookup","type":"http_request","data":{"label":"Look the customer up","method":"GET","url":)" + url +
          R"(,"retry":{"maxAttempts":3,"backoffMs":500}}},)"
-         R"({"id":"pause","type":"delay","data":{"label":"Wait 1 s","ms":1000}},)"
+         R"({"id":"pause","type":"delay","data":{"label":"Wait 1 s, the lookup runs meanwhile","ms":1000}},)"
          R"({"id":"known","type":"condition","data":{"label":"Known customer?","conditions":[)"
          R"({"left":"{{nodes.lookup.output.status}}","op":"==","right":200}]}},)"
          R"({"id":"welcome","type":"transform","data":{"fields":{"greeting":"welcome back, {{input.name}}"}}},)"
@@ -137,10 +137,11 @@ std::string CallingNodes(const std::string& user_id, const std::string& endpoint
 }
 
 std::string CallingEdges() {
-  return R"([{"source":"trigger","target":"lookup"},{"source":"lookup","target":"pause"},)"
-         R"({"source":"pause","target":"known"},{"source":"known","sourceHandle":"true","target":"welcome"},)"
+  // The lookup and the pause are parallel branches that join at notify.
+  return R"([{"source":"trigger","target":"lookup"},{"source":"trigger","target":"pause"},)"
+         R"({"source":"lookup","target":"known"},{"source":"known","sourceHandle":"true","target":"welcome"},)"
          R"({"source":"known","sourceHandle":"false","target":"hello"},{"source":"welcome","target":"notify"},)"
-         R"({"source":"hello","target":"notify"}])";
+         R"({"source":"hello","target":"notify"},{"source":"pause","target":"notify"}])";
 }
 
 std::string WaitingNodes(const std::string& user_id) {

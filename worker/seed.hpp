@@ -16,8 +16,9 @@ struct SeedOptions {
   int workflows = 3;             // greeting workflows wf_<org>_<i> (trigger -> transform -> notification)
   bool with_inactive = true;     // plus wf_<org>_inactive (is_active = false)
   bool with_platform_rows = false;  // agents, a team, an integration, an order (the demo shows them)
-  // Non-empty: also wf_<org>_call, which calls this URL (http_request), waits
-  // a second (delay) and branches on the answer (condition).
+  // Non-empty: also wf_<org>_call, which calls this URL (http_request) while
+  // it waits a second (delay) on a parallel branch, and branches on the
+  // answer (condition).
   std::string call_endpoint;
 };
 
@@ -30,8 +31,9 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
 
 // The React-Flow definition of the W1 greeting workflow (nodes, edges).
 std::string GreetingNodes(const std::string& user_id);
-// trigger -> http_request (endpoint) -> delay 1 s -> condition on the answer
-// -> one of two transforms -> notification (the demo's calling workflow).
+// trigger -> { http_request (endpoint) -> condition on the answer -> one of
+// two transforms ; delay 1 s } -> notification: two parallel branches that
+// join (the demo's calling workflow).
 std::string CallingNodes(const std::string& user_id, const std::string& endpoint);
 std::string CallingEdges();
 // trigger -> transform -> delay 2 s -> notification (the demo's waiting workflow).

@@ -347,8 +347,7 @@ void ConsumeLoop::event_cb(RdKafka::Event& event) {
       common::LogWarn("kafka consumer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
       break;
     case RdKafka::Event::EVENT_LOG:
-      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING)
-        common::LogDebug("librdkafka", {{"facility", event.fac()}, {"detail", event.str()}});
+      kafka::LogKafkaEvent(event);
       break;
     default:
       break;

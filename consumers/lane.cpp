@@ -275,12 +275,9 @@ void Lane::SendDeadLetters(const LiveItems& live, Completions& per) {
     for (const auto& [k, v] : item->in.headers) dl.headers.emplace_back(std::string(k), std::string(v));
     dl.error_class = item->error_class;
     dl.reason = item->reason;
+    dl.traceparent = std::string(item->env.traceparent);
     letters.push_back(std::move(dl));
     lettered.emplace_back(item, m);
-    common::LogWarn("event dead-lettered",
-                    {{"class", common::ToString(item->error_class)}, {"reason", item->reason},
-                     {"topic", item->in.topic}, {"partition", item->in.partition}, {"offset", item->in.offset},
-                     {"traceparent", item->env.traceparent}});
   }
   if (letters.empty()) return;
   try {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace hub::kafka {
 namespace {
@@ -22,7 +23,34 @@ std::string HideValue(std::string text, const std::string& value) {
   return text;
 }
 
+common::LogLevel LevelOf(RdKafka::Event::Severity s) {
+  if (s <= RdKafka::Event::EVENT_SEVERITY_ERROR) return common::LogLevel::kError;
+  if (s == RdKafka::Event::EVENT_SEVERITY_WARNING) return common::LogLevel::kWarn;
+  if (s <= RdKafka::Event::EVENT_SEVERITY_INFO) return common::LogLevel::kInfo;
+  return common::LogLevel::kDebug;
+}
+
+class LogOnlyEventCb : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& e) override { LogKafkaEvent(e); }
+};
+
 }  // namespace
+
+void LogKafkaEvent(RdKafka::Event& e) {
+  if (e.type() != RdKafka::Event::EVENT_LOG) return;
+  common::LogLevel level = LevelOf(e.severity());
+  if (e.fac() == "FAIL" || (e.fac() == "CONFWARN" && e.str().find("experimental") != std::string::npos))
+    level = common::LogLevel::kDebug;
+  if (common::LogEnabled(level)) common::Log(level, "librdkafka", {{"facility", e.fac()}, {"detail", e.str()}});
+}
+
+void RouteKafkaLogs(RdKafka::Conf& conf) {
+  static LogOnlyEventCb cb;  // stateless; shared by every client that only logs
+  std::string err;
+  if (conf.set("event_cb", static_cast<RdKafka::EventCb*>(&cb), err) != RdKafka::Conf::CONF_OK)
+    throw std::logic_error("librdkafka event_cb: " + err);
+}
 
 void ApplyKafkaConfig(RdKafka::Conf& conf, const KafkaProperties& extra) {
   for (const auto& [name, value] : extra) {

@@ -13,6 +13,7 @@
 
 namespace RdKafka {
 class Conf;
+class Event;
 }
 
 namespace hub::kafka {
@@ -44,5 +45,16 @@ struct ConsumerSettings {
 // rebalancing, bounded prefetch), which HUB_KAFKA_CONFIG cannot override.
 std::unique_ptr<RdKafka::Conf> MakeConsumerConf(const std::string& brokers, const KafkaProperties& extra,
                                                 const ConsumerSettings& consumer);
+
+// A librdkafka log event through common/log at its own level, except what is
+// reported elsewhere or chosen on purpose: connection failures ("FAIL", also
+// error events) and warnings about experimental properties this program sets
+// (enable.gapless.guarantee) are debug lines.  Other events are ignored.
+void LogKafkaEvent(RdKafka::Event& e);
+
+// Installs an event callback that only logs (LogKafkaEvent), for clients that
+// have no events of their own to handle; without one librdkafka prints its
+// lines to stderr itself.  `conf` must not outlive the process.
+void RouteKafkaLogs(RdKafka::Conf& conf);
 
 }  // namespace hub::kafka

@@ -18,13 +18,6 @@ constexpr std::chrono::milliseconds kWarmUpMax{2000};
 constexpr std::chrono::milliseconds kRecreateWait{5000};
 constexpr std::chrono::milliseconds kInFlightGrace{2000};
 
-common::LogLevel LevelOf(RdKafka::Event::Severity s) {
-  if (s <= RdKafka::Event::EVENT_SEVERITY_ERROR) return common::LogLevel::kError;
-  if (s == RdKafka::Event::EVENT_SEVERITY_WARNING) return common::LogLevel::kWarn;
-  if (s <= RdKafka::Event::EVENT_SEVERITY_INFO) return common::LogLevel::kInfo;
-  return common::LogLevel::kDebug;
-}
-
 }  // namespace
 
 common::Retry ClassifyKafkaError(int code) {
@@ -117,13 +110,9 @@ class KafkaProducer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafk
           common::LogWarn("kafka producer error", {{"error", RdKafka::err2str(e.err())}, {"detail", e.str()}});
         }
         break;
-      case RdKafka::Event::EVENT_LOG: {
-        // Connection failures ("FAIL") also arrive as error events (above): keep
-        // their log lines for debugging only.
-        common::LogLevel level = e.fac() == "FAIL" ? common::LogLevel::kDebug : LevelOf(e.severity());
-        if (common::LogEnabled(level)) common::Log(level, "librdkafka", {{"facility", e.fac()}, {"detail", e.str()}});
+      case RdKafka::Event::EVENT_LOG:
+        LogKafkaEvent(e);
         break;
-      }
       default:
         break;
     }

@@ -166,7 +166,8 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
                      {"error_class", common::ToString(letter.error_class)},
                      {"value_omitted", form[i] != Slimming::kNone ? "true" : "false"},
                      {"key_omitted", form[i] == Slimming::kWithoutValueHeadersAndKey ? "true" : "false"},
-                     {"reason", Truncate(letter.reason, kMaxReasonBytes)}});
+                     {"reason", Truncate(letter.reason, kMaxReasonBytes)},
+                     {"traceparent", letter.traceparent}});
   }
 }
 

@@ -45,6 +45,7 @@ struct DeadLetter {
   std::vector<std::pair<std::string, std::string>> headers;  // original headers, kept
   common::ErrorClass error_class = common::ErrorClass::kInternal;
   std::string reason;  // human-readable
+  std::string traceparent;  // of the event, when it had one: only for the log line
 };
 
 class DeadLetterSink {

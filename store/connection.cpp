@@ -29,6 +29,36 @@ void RequireRowSecurity(pqxx::connection& conn) {
                              "organisations; connect as the worker role (see README)");
 }
 
+namespace {
+// The quoted name after `prefix` in `text` ("database \"hub\" does not exist").
+std::string QuotedAfter(const std::string& text, const std::string& prefix) {
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t b = at + prefix.size();
+  const size_t e = text.find('"', b);
+  return e == std::string::npos ? "" : text.substr(b, e - b);
+}
+}  // namespace
+
+std::string ConnectFailureFix(const std::string& m) {
+  if (m.find("password authentication failed") != std::string::npos ||
+      m.find("authentication failed for user") != std::string::npos)
+    return "HUB_DATABASE_URL: the server refused the user or password (" +
+           QuotedAfter(m, "for user \"") + "); fix them in HUB_DATABASE_URL (postgresql://USER:PASSWORD@host/db)";
+  if (m.find("no password supplied") != std::string::npos)
+    return "HUB_DATABASE_URL: the server asks for a password and none was given; add it "
+           "(postgresql://USER:PASSWORD@host/db)";
+  if (const std::string db = QuotedAfter(m, "database \""); !db.empty() && m.find("does not exist") != std::string::npos)
+    return "HUB_DATABASE_URL: the database '" + db + "' does not exist; create it (as a superuser: CREATE DATABASE " +
+           db + " OWNER <worker role>) or fix the name in HUB_DATABASE_URL";
+  if (const std::string role = QuotedAfter(m, "role \""); !role.empty() && m.find("does not exist") != std::string::npos)
+    return "HUB_DATABASE_URL: the role '" + role + "' does not exist; create it (as a superuser: CREATE ROLE " + role +
+           " LOGIN PASSWORD '...' NOSUPERUSER NOBYPASSRLS) or fix the user in HUB_DATABASE_URL";
+  if (m.find("no pg_hba.conf entry") != std::string::npos)
+    return "HUB_DATABASE_URL: the server's pg_hba.conf does not let this user connect from here; add an entry for it";
+  return "";
+}
+
 void SetTenant(pqxx::transaction_base& txn, const std::string& organization_id) {
   // Unprepared on purpose: works on any connection (seeding, tools), and it
   // runs once per organisation per batch, not per event.

@@ -1,51 +1,117 @@
 #include "worker/cli.hpp"
 
 #include <iostream>
+#include <algorithm>
 #include <map>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "worker/commands.hpp"
+#include "worker/suggest.hpp"
+#include "worker/version.hpp"
 
 namespace hub::worker {
 namespace {
 
+using Names = std::vector<std::string>;
+
+Names Join(std::initializer_list<Names> parts) {
+  Names out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// The settings each subcommand reads, by group.
+const Names kLogging = {"HUB_LOG_LEVEL", "HUB_LOG_FORMAT"};
+const Names kDatabase = {"HUB_DATABASE_URL"};
+const Names kKafkaClient = {"HUB_KAFKA_BROKERS", "HUB_KAFKA_CONFIG", "HUB_TOPIC_PREFIX"};
+
 struct Subcommand {
   const char* name;
   const char* summary;
-  const char* usage;  // extra arguments beyond the settings
+  const char* usage;  // its own arguments, as --help shows them
+  Names options;      // its own flags (for "did you mean")
+  Names settings;     // the settings it reads; empty = all
   int (*fn)(const Settings&, const std::vector<std::string>&);
 };
 
-const Subcommand kSubcommands[] = {
-    {"run", "consume, process, relay the outbox, serve HTTP; until SIGTERM/SIGINT", "", RunCommand},
-    {"migrate", "apply schemas/sql migrations (safe from many pods at once)",
-     "  --dir DIR            migrations folder [schemas/sql next to the binary's source]\n", MigrateCommand},
-    {"broker", "start the embedded Kafka-protocol broker alone; prints its bootstrap address",
-     "  --brokers N          number of brokers in the cluster [3]\n", BrokerCommand},
-    {"replay", "re-read events from a topic range and re-run them", "", ReplayCommand},
-    {"dlq", "list and redrive dead letters", "", DlqCommand},
-    {"demo", "seed a demo organisation and publish sample events",
-     "  --events N           workflow.triggered events to publish [20]\n"
-     "  --endpoint URL       also a workflow that calls URL (http_request; the worker's HUB_HTTP_ALLOWLIST must\n"
-     "                       list its host), waits a second and branches on the answer\n", DemoCommand},
-};
+// One entry per subcommand.
+const std::vector<Subcommand>& Subcommands() {
+  static const std::vector<Subcommand> k = {
+      {"run", "consume, process, relay the outbox, serve HTTP; until SIGTERM/SIGINT", "", {}, {}, RunCommand},
+      {"migrate", "apply schemas/sql migrations (safe from many pods at once)",
+       "  --dir DIR            migrations folder [schemas/sql next to the binary's source]\n", {"--dir"},
+       Join({kDatabase, kLogging}), MigrateCommand},
+      {"broker", "start the embedded Kafka-protocol broker alone; prints its bootstrap address",
+       "  --brokers N          number of brokers in the cluster [3]\n", {"--brokers"},
+       Join({{"HUB_KAFKA_PARTITIONS", "HUB_TOPIC_PREFIX"}, kLogging}), BrokerCommand},
+      {"trigger", "publish a workflow.triggered event; with --wait, print the execution's outcome and steps",
+       "  --workflow ID        the workflow to run (required; see `hubworker workflow list`)\n"
+       "  --org ID             its organisation [org_demo]\n"
+       "  --input JSON|@FILE   the trigger's input object [{}]\n"
+       "  --wait               wait for the execution to finish; exit 0 COMPLETED, 4 FAILED, 5 CANCELLED,\n"
+       "                       6 when --timeout passes first\n"
+       "  --timeout SECONDS    how long --wait waits [60]\n",
+       {"--workflow", "--org", "--input", "--wait", "--timeout"}, Join({kDatabase, kKafkaClient, kLogging}),
+       TriggerCommand},
+      {"workflow", "workflows as files: `apply FILE` checks and saves one, `list` shows them",
+       "  apply FILE           check a workflow file (JSON: id, name, nodes, edges) and save it\n"
+       "  list                 the organisation's workflows\n"
+       "  --org ID             the organisation [org_demo; apply creates it when missing]\n",
+       {"--org"}, Join({kDatabase, kLogging}), WorkflowCommand},
+      {"watch", "print executions as they finish (time, workflow, status, duration, nodes, error); until Ctrl-C",
+       "  --org ID             the organisation [org_demo]\n"
+       "  --last N             first show the last N finished executions [5]\n",
+       {"--org", "--last"}, Join({kDatabase, kLogging}), WatchCommand},
+      {"replay", "re-read events from a topic range and re-run them", "", {}, Join({kDatabase, kKafkaClient, kLogging}),
+       ReplayCommand},
+      {"dlq", "list and redrive dead letters", "", {}, Join({kDatabase, kKafkaClient, kLogging}), DlqCommand},
+      {"demo", "seed a demo organisation and publish sample events",
+       "  --events N           workflow.triggered events to publish [20]\n"
+       "  --endpoint URL       also a workflow that calls URL (http_request; the worker's HUB_HTTP_ALLOWLIST must\n"
+       "                       list its host), waits a second and branches on the answer\n",
+       {"--events", "--endpoint"}, Join({kDatabase, kKafkaClient, kLogging}), DemoCommand},
+  };
+  return k;
+}
+
+const Names* SettingsOf(const Subcommand& c) { return c.settings.empty() ? nullptr : &c.settings; }
+
+Names FlagsOf(const Subcommand& c) {
+  Names out = c.options;
+  for (const auto& spec : AllSettings())
+    if (!SettingsOf(c) || std::find(c.settings.begin(), c.settings.end(), spec.env) != c.settings.end())
+      out.push_back(FlagName(spec.env));
+  out.push_back("--help");
+  return out;
+}
 
 void PrintTopHelp() {
   std::cout << "hubworker — event-driven job worker of the AI-automation platform\n\n"
-               "Usage: hubworker <command> [--setting value ...]\n\nCommands:\n";
-  for (const auto& c : kSubcommands) {
+               "Usage: hubworker <command> [options]\n\nCommands:\n";
+  for (const auto& c : Subcommands()) {
     std::string n = c.name;
     n.resize(10, ' ');
     std::cout << "  " << n << c.summary << "\n";
   }
-  std::cout << "\nRun 'hubworker <command> --help' for its options.\n\n" << SettingsHelp();
+  std::cout << "\n'hubworker <command> --help' lists a command's options and settings; 'hubworker --version'.\n";
 }
 
 void PrintCommandHelp(const Subcommand& c) {
   std::cout << "Usage: hubworker " << c.name << " [options]\n\n" << c.summary << "\n\n";
   if (*c.usage) std::cout << "Options:\n" << c.usage << "\n";
-  std::cout << SettingsHelp();
+  std::cout << SettingsHelp(SettingsOf(c));
+}
+
+// Flags in `rest` that neither the subcommand nor its settings know.
+void RefuseUnknownFlags(const Subcommand& c, const std::vector<std::string>& rest) {
+  for (const auto& a : rest) {
+    if (a.rfind("--", 0) != 0 || a == "--") continue;
+    const std::string name = a.substr(0, a.find('='));
+    if (std::find(c.options.begin(), c.options.end(), name) != c.options.end()) continue;
+    throw common::ConfigError("unknown option '" + name + "' for " + c.name + DidYouMean(name, FlagsOf(c)) +
+                              "; see hubworker " + c.name + " --help");
+  }
 }
 
 }  // namespace
@@ -55,11 +121,19 @@ int Main(const std::vector<std::string>& argv) {
     PrintTopHelp();
     return argv.size() < 2 ? 2 : 0;
   }
+  if (argv[1] == "--version" || argv[1] == "version") {
+    std::cout << VersionLine() << "\n";
+    return 0;
+  }
   const Subcommand* cmd = nullptr;
-  for (const auto& c : kSubcommands)
+  Names names;
+  for (const auto& c : Subcommands()) {
+    names.push_back(c.name);
     if (argv[1] == c.name) cmd = &c;
+  }
   if (!cmd) {
-    std::cerr << "hubworker: unknown command '" << argv[1] << "' (see hubworker --help)\n";
+    std::cerr << "hubworker: unknown command '" << argv[1] << "'" << DidYouMean(argv[1], names)
+              << "; see hubworker --help\n";
     return 2;
   }
   std::vector<std::string> args(argv.begin() + 2, argv.end());
@@ -68,12 +142,17 @@ int Main(const std::vector<std::string>& argv) {
       PrintCommandHelp(*cmd);
       return 0;
     }
+    if (a == "--version") {
+      std::cout << VersionLine() << "\n";
+      return 0;
+    }
   }
   try {
     std::map<std::string, std::string> flags;
     std::vector<std::string> rest;
-    SplitArgs(args, flags, rest);
-    Settings s = LoadSettings(flags);
+    SplitArgs(args, flags, rest, SettingsOf(*cmd));
+    RefuseUnknownFlags(*cmd, rest);
+    Settings s = LoadSettings(flags, SettingsOf(*cmd));
     common::ConfigureLogging(s.log_level, s.log_json);
     return cmd->fn(s, rest);
   } catch (const common::ConfigError& e) {

@@ -32,11 +32,8 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
       throw common::ConfigError("demo: unexpected argument '" + args[i] + "'");
     }
   }
-  if (s.database_url.empty()) throw common::ConfigError("HUB_DATABASE_URL: required (a libpq URI)");
-  if (s.kafka_brokers.empty())
-    throw common::ConfigError(
-        "HUB_KAFKA_BROKERS: required by demo — the address of a running broker (the one `hubworker run` logged, "
-        "or the first line printed by `hubworker broker`)");
+  RequireSetting(s.database_url, "HUB_DATABASE_URL", "demo");
+  RequireSetting(s.kafka_brokers, "HUB_KAFKA_BROKERS", "demo");
 
   SeedOptions so;
   so.with_platform_rows = true;

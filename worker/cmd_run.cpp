@@ -27,6 +27,7 @@
 #include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 #include "worker/embedded_broker.hpp"
+#include "worker/execution_log.hpp"
 #include "worker/health_probe.hpp"
 #include "worker/http_server.hpp"
 #include "worker/metrics_exporter.hpp"
@@ -37,7 +38,9 @@ namespace {
 
 // Start-up check: the database is reachable and its role cannot bypass RLS.
 // Retries for a while so that pods starting together with the database wait;
-// a stop signal ends the wait (returns false).
+// a stop signal ends the wait (returns false).  What waiting cannot fix (a
+// refused password, a missing database, tables of another owner) fails at
+// once with what to do.
 bool CheckDatabase(const std::string& url) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (int attempt = 1;; ++attempt) {
@@ -45,9 +48,20 @@ bool CheckDatabase(const std::string& url) {
       pqxx::connection conn(url);
       store::RequireRowSecurity(conn);
       pqxx::nontransaction q(conn);
-      q.exec("SELECT 1 FROM schema_migrations LIMIT 1");
+      try {
+        q.exec("SELECT 1 FROM schema_migrations LIMIT 1");
+      } catch (const pqxx::insufficient_privilege&) {
+        const auto owner = q.exec("SELECT tableowner, current_user FROM pg_tables WHERE tablename = 'schema_migrations'");
+        const std::string who = owner.empty() ? "<owner>" : owner[0][0].as<std::string>();
+        const std::string me = owner.empty() ? "<worker role>" : owner[0][1].as<std::string>();
+        throw common::ConfigError("the tables belong to the role " + who + ", so the role " + me +
+                                  " may not use them (permission denied for table schema_migrations): run "
+                                  "`hubworker migrate` as the worker's role, or give each table to it (ALTER TABLE ... "
+                                  "OWNER TO " + me + "; README, \"Run against your own Kafka and PostgreSQL\")");
+      }
       return true;
     } catch (const pqxx::broken_connection& e) {
+      if (const std::string fix = store::ConnectFailureFix(e.what()); !fix.empty()) throw common::ConfigError(fix);
       if (std::chrono::steady_clock::now() > deadline)
         throw std::runtime_error(std::string("database unreachable: ") + e.what());
       common::LogWarn("database not reachable yet; retrying", {{"attempt", attempt}, {"error", e.what()}});
@@ -74,7 +88,7 @@ std::string LeaseOwnerName() {
 
 int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   if (!args.empty()) throw common::ConfigError("run: unexpected argument '" + args[0] + "'");
-  if (s.database_url.empty()) throw common::ConfigError("HUB_DATABASE_URL: required (a libpq URI)");
+  RequireSetting(s.database_url, "HUB_DATABASE_URL", "run");
   BlockStopSignals();  // before any thread exists, so only the watcher sees them
 
   common::LogInfo("hubworker starting", {{"database", common::RedactUrl(s.database_url)},
@@ -157,7 +171,11 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.deps.limits.max_nodes = s.max_nodes_executed;
   co.deps.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
   co.clock = &clock;
-  co.on_outbox_committed = [&publisher](outbox::CommittedOutbox&& rows) { publisher.Submit(std::move(rows)); };
+  const std::string completed_topic = s.topic_prefix + "workflow.completed";
+  co.on_outbox_committed = [&publisher, &completed_topic](outbox::CommittedOutbox&& rows) {
+    LogFinishedExecutions(rows, completed_topic);
+    publisher.Submit(std::move(rows));
+  };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the
   // rows stay for the relay; per-key order may then break, README).
   co.on_revoke = [&publisher] { publisher.WaitPublished(std::chrono::steady_clock::now() + std::chrono::seconds(5)); };

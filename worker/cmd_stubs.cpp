@@ -7,12 +7,12 @@
 namespace hub::worker {
 
 int ReplayCommand(const Settings&, const std::vector<std::string>&) {
-  std::cerr << "hubworker replay: not implemented yet (see the replay issue)\n";
+  std::cerr << "hubworker replay: not available in this version\n";
   return 3;
 }
 
 int DlqCommand(const Settings&, const std::vector<std::string>&) {
-  std::cerr << "hubworker dlq: not implemented yet (see the operations issue)\n";
+  std::cerr << "hubworker dlq: not available in this version; dead letters are on the topic <prefix>deadletter (kcat -C -t hub.deadletter)\n";
   return 3;
 }
 

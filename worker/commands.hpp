@@ -14,5 +14,8 @@ int BrokerCommand(const Settings& s, const std::vector<std::string>& args);
 int ReplayCommand(const Settings& s, const std::vector<std::string>& args);
 int DlqCommand(const Settings& s, const std::vector<std::string>& args);
 int DemoCommand(const Settings& s, const std::vector<std::string>& args);
+int TriggerCommand(const Settings& s, const std::vector<std::string>& args);
+int WorkflowCommand(const Settings& s, const std::vector<std::string>& args);
+int WatchCommand(const Settings& s, const std::vector<std::string>& args);
 
 }  // namespace hub::worker

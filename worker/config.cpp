@@ -1,5 +1,8 @@
 #include "worker/config.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -13,14 +16,14 @@ using common::ConfigError;
 
 const std::vector<SettingSpec>& AllSettings() {
   static const std::vector<SettingSpec> kSpecs = {
-      {"HUB_DATABASE_URL", "libpq URI of PostgreSQL >= 15", "required"},
+      {"HUB_DATABASE_URL", "libpq URI of PostgreSQL >= 15, e.g. postgresql://hub:pw@127.0.0.1:5432/hub", "required"},
       {"HUB_KAFKA_BROKERS", "bootstrap servers; empty = start the embedded broker in-process", ""},
       {"HUB_KAFKA_GROUP", "consumer group id", "hub-worker"},
       {"HUB_KAFKA_CONFIG", "extra librdkafka properties, k=v,k=v", ""},
       {"HUB_TOPIC_PREFIX", "prefix of every topic name", "hub."},
       {"HUB_HTTP_ADDR", "address of /metrics, /healthz, /readyz", "127.0.0.1:9464"},
       {"HUB_LOG_LEVEL", "debug|info|warn|error", "info"},
-      {"HUB_LOG_FORMAT", "json|text", "json"},
+      {"HUB_LOG_FORMAT", "json|text", "json; text when stderr is a terminal"},
       {"HUB_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM", "30"},
       {"HUB_SECRET_KEY", "base64 32-byte key for integration credentials", ""},
       {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint for ai_agent steps", ""},
@@ -131,9 +134,16 @@ std::pair<std::string, uint16_t> ParseHostPort(const std::string& setting, const
   return {host, static_cast<uint16_t>(port)};
 }
 
-Settings LoadSettings(const std::map<std::string, std::string>& flags) {
+namespace {
+bool Wanted(const std::vector<std::string>* only, const std::string& env) {
+  return !only || std::find(only->begin(), only->end(), env) != only->end();
+}
+}  // namespace
+
+Settings LoadSettings(const std::map<std::string, std::string>& flags, const std::vector<std::string>* only) {
   std::map<std::string, std::string> values;
   for (const auto& spec : AllSettings()) {
+    if (!Wanted(only, spec.env)) continue;
     if (const char* v = std::getenv(spec.env)) values[spec.env] = v;
   }
   for (const auto& [k, v] : flags) values[k] = v;
@@ -177,6 +187,8 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
     else if (v == "error") s.log_level = common::LogLevel::kError;
     else throw ConfigError("HUB_LOG_LEVEL: expected debug|info|warn|error, got '" + v + "'");
   }
+  // People read a terminal; log collectors read JSON.
+  s.log_json = isatty(STDERR_FILENO) == 0;
   if (has("HUB_LOG_FORMAT")) {
     const auto v = get("HUB_LOG_FORMAT");
     if (v == "json") s.log_json = true;
@@ -227,9 +239,10 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags) {
 }
 
 void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& flags,
-               std::vector<std::string>& rest) {
+               std::vector<std::string>& rest, const std::vector<std::string>* only) {
   std::map<std::string, std::string> by_flag;
-  for (const auto& spec : AllSettings()) by_flag[FlagName(spec.env)] = spec.env;
+  for (const auto& spec : AllSettings())
+    if (Wanted(only, spec.env)) by_flag[FlagName(spec.env)] = spec.env;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string name = a, value;
@@ -252,9 +265,10 @@ void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::
   }
 }
 
-std::string SettingsHelp() {
+std::string SettingsHelp(const std::vector<std::string>* only) {
   std::string out = "Settings (environment variable, or the flag of the same name):\n";
   for (const auto& spec : AllSettings()) {
+    if (!Wanted(only, spec.env)) continue;
     std::string line = "  " + FlagName(spec.env) + " / " + spec.env;
     if (line.size() < 52) line.resize(52, ' ');
     out += line + " " + spec.help;
@@ -262,6 +276,18 @@ std::string SettingsHelp() {
     out += "\n";
   }
   return out;
+}
+
+void RequireSetting(const std::string& value, const std::string& env, const std::string& command) {
+  if (!value.empty()) return;
+  std::string what;
+  for (const auto& spec : AllSettings())
+    if (spec.env == env) what = spec.help;
+  // A client of the worker's broker cannot start one of its own.
+  if (env == "HUB_KAFKA_BROKERS")
+    what = "the address of a running broker: the one `hubworker run` logged, or the first line of `hubworker broker`";
+  throw ConfigError(env + ": required by `hubworker " + command + "` (" + what + "); set it or pass " +
+                    FlagName(env));
 }
 
 }  // namespace hub::worker

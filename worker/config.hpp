@@ -70,15 +70,23 @@ std::string FlagName(const std::string& env_name);
 
 // Reads the environment, then applies `flags` (env name -> value).
 // Throws common::ConfigError naming the setting on a malformed value.
-Settings LoadSettings(const std::map<std::string, std::string>& flags);
+// `only`: the settings a subcommand reads (others keep their defaults and are
+// not checked); null: all of them.
+Settings LoadSettings(const std::map<std::string, std::string>& flags, const std::vector<std::string>* only = nullptr);
 
-// Parses "--name=value" / "--name value" arguments of known settings into
-// `flags`; anything else is returned in `rest` for the subcommand.
+// Parses "--name=value" / "--name value" arguments of known settings (of
+// `only`, when given) into `flags`; anything else is returned in `rest` for
+// the subcommand.
 void SplitArgs(const std::vector<std::string>& args, std::map<std::string, std::string>& flags,
-               std::vector<std::string>& rest);
+               std::vector<std::string>& rest, const std::vector<std::string>* only = nullptr);
 
-// The settings part of --help.
-std::string SettingsHelp();
+// The settings part of --help (of `only`, when given).
+std::string SettingsHelp(const std::vector<std::string>* only = nullptr);
+
+// The one wording of a missing setting: throws ConfigError
+// "HUB_X: required by `hubworker <command>` (<what it is>); set it or pass --x"
+// when `value` is empty.
+void RequireSetting(const std::string& value, const std::string& env, const std::string& command);
 
 // message.max.bytes of the producer (HUB_KAFKA_CONFIG, else librdkafka's
 // default): outgoing events larger than it can never be published.

@@ -39,6 +39,7 @@ void HealthProbe::Run() {
     auto conf = kafka::MakeKafkaConf(brokers_, kafka_config_);
     std::string err;
     conf->set("client.id", "hubworker-health", err);
+    kafka::RouteKafkaLogs(*conf);
     kafka.reset(RdKafka::Producer::create(conf.get(), err));
   } catch (const std::exception& e) {
     common::LogWarn("health probe: no kafka client", {{"error", e.what()}});

@@ -115,6 +115,10 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
       [&] { return metrics.db_ok.load() && metrics.broker_ok.load(); });
   common::LogInfo("http endpoint listening", {{"addr", http_host + ":" + std::to_string(http.port())}});
 
+  // Before anything that waits for the broker: hub_database_up and
+  // hub_broker_up each say what the probe sees of its own server.
+  HealthProbe probe(s.database_url, brokers, s.kafka_config, metrics);
+
   consumers::SchemaRegistry schemas(consumers::SchemaRegistry::DefaultDir());
 
   kafka::ProducerOptions po;
@@ -147,8 +151,6 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   pub_o.database_url = s.database_url;
   outbox::OutboxPublisher publisher(pub_o, producer, metrics);
   publisher.Start();
-
-  HealthProbe probe(s.database_url, brokers, s.kafka_config, metrics);
 
   consumers::ConsumeOptions co;
   co.brokers = brokers;

@@ -94,8 +94,8 @@ int Apply(const Settings& s, const std::string& path, const std::string& org) {
   pqxx::work txn(conn);
   store::SetTenant(txn, org);
   const auto created_org = txn.exec_params(
-      "INSERT INTO organizations (id, name, slug) VALUES ($1, $1, 'slug-' || $1) ON CONFLICT DO NOTHING RETURNING id",
-      org);
+      "INSERT INTO organizations (id, name, slug) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id", org,
+      org, "slug-" + org);
   const auto r = txn.exec_params(
       "INSERT INTO automation_workflows (id, organization_id, name, description, nodes, edges, variables, is_active) "
       "VALUES ($1, $2, $3, nullif($4, ''), $5::jsonb, $6::jsonb, nullif($7, '')::jsonb, $8) "

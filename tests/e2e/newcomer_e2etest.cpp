@@ -70,8 +70,14 @@ TEST_F(Newcomer, TheReadmesSendYourOwnEventStepsPrintTheOutcome) {
   EXPECT_NE(r.out.find(R"("greeting":"hello Ada")"), std::string::npos) << r.out;
   // The worker logged the execution once, with the event's trace id.
   const std::string trace = r.out.substr(r.out.find("trace ") + 6, 32);
-  EXPECT_TRUE(testing::WaitFor([&] { return worker->StderrText().find("trace_id=" + trace) != std::string::npos; }, 10s))
-      << worker->StderrText();
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        const std::string log = worker->StderrText();
+        const auto at = log.find(R"("msg":"execution finished")");
+        return at != std::string::npos && log.find(trace, at) != std::string::npos;
+      },
+      10s))
+      << trace << "\n" << worker->StderrText();
   StopWorker(*worker);
 }
 

@@ -114,9 +114,11 @@ echo
 echo "== This run's executions in the demo organisation (workflow_executions)"
 Q "SELECT workflow_id, status, count(*) AS executions, max(nodes_executed) AS nodes, max(error) AS error
      FROM workflow_executions WHERE $SINCE GROUP BY 1, 2 ORDER BY 1, 2"
-echo "== One execution's step logs"
-Q "SELECT id, output, jsonb_pretty(logs) AS logs FROM workflow_executions
-    WHERE $SINCE AND workflow_id = 'wf_org_demo_0' AND status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1"
+echo "== One greeting's steps and output"
+Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
+          coalesce(e->'output'::text, e->>'notificationId', '') AS detail
+     FROM (SELECT logs FROM workflow_executions WHERE $SINCE AND workflow_id = 'wf_org_demo_0'
+            AND status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
 echo "== The calling workflow's steps (http_request -> delay -> condition -> one branch; the other SKIPPED)"
 Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
           coalesce(e->>'httpStatus', e->>'result', e->>'until', '') AS detail

@@ -116,7 +116,7 @@ Q "SELECT workflow_id, status, count(*) AS executions, max(nodes_executed) AS no
      FROM workflow_executions WHERE $SINCE GROUP BY 1, 2 ORDER BY 1, 2"
 echo "== One greeting's steps and output"
 Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
-          coalesce(e->'output'::text, e->>'notificationId', '') AS detail
+          coalesce((e->'output')::text, e->>'notificationId', '') AS detail
      FROM (SELECT logs FROM workflow_executions WHERE $SINCE AND workflow_id = 'wf_org_demo_0'
             AND status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
 echo "== The calling workflow's steps (http_request -> delay -> condition -> one branch; the other SKIPPED)"

@@ -198,6 +198,24 @@ TEST(StartupErrors, AMissingDatabaseFailsAtOnceWithTheFix) {
       << worker.StderrText();
 }
 
+TEST(StartupErrors, MigratingAsASuperuserWarnsAndRunExplainsWhoOwnsTheTables) {
+  testing::PgDatabase db(/*migrate=*/false);
+  const auto migrated = RunToCompletion({HUB_BINARY, {"migrate"}, {{"HUB_DATABASE_URL", db.admin_url()},
+                                                                    {"HUB_LOG_FORMAT", "text"}}},
+                                        60s);
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_NE(migrated.err.find("warn migrated as a role that bypasses row-level security"), std::string::npos)
+      << migrated.err;
+  ChildProcess worker(HUB_BINARY, {"run"}, {{"HUB_DATABASE_URL", db.url()}, {"HUB_HTTP_ADDR", "127.0.0.1:0"}});
+  const auto rc = worker.WaitExit(10s);
+  ASSERT_TRUE(rc.has_value()) << worker.StderrText();
+  EXPECT_EQ(*rc, 2);
+  EXPECT_NE(worker.StderrText().find("the tables belong to the role postgres, so the role hub_test_worker may not "
+                                     "use them"),
+            std::string::npos)
+      << worker.StderrText();
+}
+
 TEST(StartupErrors, CtrlCWhileWaitingForTheDatabaseExitsWithinASecond) {
   // Port 1 on loopback: nothing listens; the worker waits and retries.
   ChildProcess worker(HUB_BINARY, {"run"},

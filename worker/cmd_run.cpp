@@ -105,6 +105,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   }
 
   common::Metrics metrics;
+  metrics.db_ok = true;  // CheckDatabase has just connected; the probe keeps it current from here
   const common::SystemClock clock;  // the one clock every part below reads
   const consumers::EventCatalogue& catalogue = Catalogue();
   for (const auto& f : catalogue.families()) metrics.event_types.push_back(f.type);

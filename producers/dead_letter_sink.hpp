@@ -1,6 +1,6 @@
 #pragma once
 // Dead letters: events that cannot be processed, published to `hub.deadletter`
-// (CONTRACT.md).  A dead letter keeps the original key, value and headers and
+// (the platform's dead-letter format).  A dead letter keeps the original key, value and headers and
 // adds hub-error, hub-error-class, hub-source-topic, hub-source-partition and
 // hub-source-offset.
 #include <cstdint>

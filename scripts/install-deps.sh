@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what hubworker needs to build and test on Debian 12 (TOOLCHAIN.md),
+# Installs what hubworker needs to build and test on Debian 12,
 # plus `prometheus` for promtool and clang (libFuzzer) for scripts/fuzz.sh.  Quick no-op when everything is present;
 # `apt-get update` runs only when something is missing.  As root, or via sudo.
 set -euo pipefail

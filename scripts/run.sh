@@ -119,7 +119,7 @@ Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
           coalesce((e->'output')::text, e->>'notificationId', '') AS detail
      FROM (SELECT logs FROM workflow_executions WHERE $SINCE AND workflow_id = 'wf_org_demo_0'
             AND status = 'COMPLETED' ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
-echo "== The calling workflow's steps (http_request -> delay -> condition -> one branch; the other SKIPPED)"
+echo "== The calling workflow's steps, in the order they finished (the call and a 1 s delay run as parallel branches; the condition picks one branch, the other is SKIPPED; the notification joins them)"
 Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
           coalesce(e->>'httpStatus', e->>'result', e->>'until', '') AS detail
      FROM (SELECT logs FROM workflow_executions WHERE $SINCE AND workflow_id = 'wf_org_demo_call'

@@ -13,7 +13,7 @@
 namespace hub::worker {
 
 struct Settings {
-  // Contract settings (CONTRACT.md).
+  // The platform's settings (README, "Settings").
   std::string database_url;
   std::string kafka_brokers;  // empty = embedded broker in-process
   std::string kafka_group = "hub-worker";
@@ -41,7 +41,7 @@ struct Settings {
   // same p99 (PERFORMANCE.md).
   int batch_linger_us = 2000;
   int max_inflight = 20000;         // events buffered before partitions are paused
-  int fetch_wait_ms = 10;           // fetch.wait.max.ms (see TOOLCHAIN.md on the mock)
+  int fetch_wait_ms = 10;           // fetch.wait.max.ms (the mock broker answers an empty fetch only after it)
   int session_timeout_ms = 10000;   // consumer group session timeout
   int retry_max_attempts = 5;       // transient failures before an event is dead-lettered
   int retry_base_ms = 100;          // first backoff; doubles per attempt, with jitter

@@ -2,7 +2,7 @@
 
 #include "worker/catalogue.hpp"
 
-// rdkafka.h must come before rdkafka_mock.h (TOOLCHAIN.md).
+// rdkafka.h must come before rdkafka_mock.h, which uses its types without including it.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 

@@ -4,9 +4,9 @@
 // `hubworker run` when HUB_KAFKA_BROKERS is empty, and by tests.  Outside
 // clients (kcat, librdkafka in other processes) connect to bootstrap().
 //
-// What the mock does and does not do is written down in TOOLCHAIN.md ("Kafka on
-// this machine"): no transactions, slow rebalances, ~5 MiB kept per partition.
-// Nothing in the produce/consume path may depend on it.
+// What the mock does not do (the product must not depend on it): no
+// transactions, slow rebalances, ~5 MiB kept per partition.
+// The produce and consume code is the one that runs against a real cluster.
 //
 // Threading: the mock runs its own broker threads inside librdkafka.  This
 // object is not copyable or movable; construct and destroy it on one thread.

@@ -1,5 +1,5 @@
 #pragma once
-// The operations endpoint: GET /metrics, /healthz, /readyz (CONTRACT.md "HTTP").
+// The operations endpoint: GET /metrics, /healthz, /readyz.
 //
 //   /metrics  200, text/plain; version=0.0.4, body = metrics_text()
 //   /healthz  200 "ok" while the server's thread runs and alive() (if given)

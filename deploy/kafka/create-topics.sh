@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the contract topics (CONTRACT.md "Topics") with Apache Kafka's
+# Creates the contract topics (README.md "Event types") with Apache Kafka's
 # kafka-topics.sh, for clusters not managed by Strimzi (deploy/kafka/topics.yaml).
 # Idempotent: existing topics are left as they are.
 #

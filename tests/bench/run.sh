@@ -20,7 +20,7 @@
 # Settings (environment):
 #   BENCH_EVENTS=200000          events per full-speed run
 #   BENCH_WORKERS="1 2 3"        worker process counts of the throughput runs
-#   BENCH_MAX_LEAD=50000         produced - completed bound (broker retention, TOOLCHAIN.md)
+#   BENCH_MAX_LEAD=50000         produced - completed bound (the mock broker keeps ~5 MiB per partition)
 #   BENCH_LOW_RATE=1000          fixed rate of the first latency run (events/s)
 #   BENCH_HALF_RATE=             rate of the second latency run; default: half the
 #                                1-worker full-speed result of this invocation

@@ -446,7 +446,7 @@ class CompletionReader {
     Set(*c, "bootstrap.servers", brokers);
     Set(*c, "group.id", "hub-bench-reader");  // required by the API; assign() only, no join
     Set(*c, "enable.auto.commit", "false");
-    // The mock answers an empty fetch only after this (TOOLCHAIN.md).
+    // The mock broker answers an empty fetch only after this.
     Set(*c, "fetch.wait.max.ms", std::to_string(fetch_wait_ms));
     Set(*c, "fetch.error.backoff.ms", std::to_string(fetch_wait_ms));
     Set(*c, "enable.partition.eof", "false");
@@ -1057,7 +1057,7 @@ int ProduceOnly(const Args& a) {
       " ms; the broker holds " + std::to_string(held) + " of them");
   if (held < c.events || low > low0) {
     Log("ERROR: the broker dropped " + std::to_string(c.events - held) +
-        " events of the backlog (per-partition retention, see TOOLCHAIN.md); use more partitions or compression");
+        " events of the backlog (the mock keeps ~5 MiB per partition); use more partitions or compression");
     return 3;
   }
   std::cout << c.run_id << std::endl;

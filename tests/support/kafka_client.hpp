@@ -1,7 +1,7 @@
 #pragma once
 // Plain librdkafka clients for tests: they drive the worker from outside, the
 // way another service would.  The consumer assigns partitions directly (no
-// group: group joins are slow on the mock cluster, see TOOLCHAIN.md).
+// group: group joins are slow on the mock cluster).
 #include <chrono>
 #include <functional>
 #include <map>

@@ -55,40 +55,71 @@ void ConfigureLogging(LogLevel level, bool json) {
 
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
-void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
-  if (!LogEnabled(level)) return;
-  std::string line;
-  line.reserve(128 + msg.size());
+namespace {
+
+std::string_view Key(const LogField& f) { return f.key; }
+std::string_view Key(const std::pair<std::string_view, std::string_view>& f) { return f.first; }
+// A LogField's value was capped when it was made; a view is capped here.
+std::string_view Value(const LogField& f, std::string&) { return f.value; }
+std::string_view Value(const std::pair<std::string_view, std::string_view>& f, std::string& capped) {
+  if (f.second.size() <= kMaxLogValueBytes) return f.second;
+  capped = CapLogValue(f.second);
+  return capped;
+}
+
+template <class Fields>
+void AppendRecord(std::string& line, LogLevel level, std::string_view ts, std::string_view msg, const Fields& fields) {
+  std::string capped;
   if (g_json) {
     line += "{\"ts\":\"";
-    line += Timestamp();
+    line += ts;
     line += "\",\"level\":\"";
     line += LevelName(level);
     line += "\",\"msg\":";
     AppendJsonString(line, msg);
     for (const auto& f : fields) {
       line += ',';
-      AppendJsonString(line, f.key);
+      AppendJsonString(line, Key(f));
       line += ':';
-      AppendJsonString(line, f.value);
+      AppendJsonString(line, Value(f, capped));
     }
     line += "}\n";
   } else {
-    line += Timestamp();
+    line += ts;
     line += ' ';
     line += LevelName(level);
     line += ' ';
     line += msg;
     for (const auto& f : fields) {
       line += ' ';
-      line += f.key;
+      line += Key(f);
       line += '=';
-      line += f.value;
+      line += Value(f, capped);
     }
     line += '\n';
   }
+}
+
+}  // namespace
+
+void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  if (!LogEnabled(level)) return;
+  std::string line;
+  line.reserve(128 + msg.size());
+  AppendRecord(line, level, Timestamp(), msg, fields);
   // One write per record so that lines from different threads never interleave.
-  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  WriteLog(line);
+}
+
+std::string LogTimestamp() { return Timestamp(); }
+
+void AppendLogRecord(std::string& out, LogLevel level, std::string_view ts, std::string_view msg,
+                     std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  AppendRecord(out, level, ts, msg, fields);
+}
+
+void WriteLog(std::string_view lines) {
+  ssize_t ignored = ::write(STDERR_FILENO, lines.data(), lines.size());
   (void)ignored;
 }
 

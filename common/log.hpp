@@ -41,6 +41,15 @@ inline void LogInfo(std::string_view m, std::initializer_list<LogField> f = {}) 
 inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, m, f); }
 inline void LogError(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
 
+// For callers that log many records at once (one per execution of a batch):
+// format each into one buffer with AppendLogRecord, under one timestamp, and
+// write the buffer with one WriteLog (a single write(2), so the batch's lines
+// stay together and cost one system call).  Values are capped like LogField's.
+std::string LogTimestamp();
+void AppendLogRecord(std::string& out, LogLevel level, std::string_view ts, std::string_view msg,
+                     std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+void WriteLog(std::string_view lines);
+
 // "postgresql://hub:secret@host/db" -> "postgresql://hub:***@host/db"; also masks
 // password=... in key/value connection strings.
 std::string RedactUrl(std::string_view url);

@@ -83,5 +83,21 @@ TEST_F(LogTest, ValuesUpToTheLimitAreKeptWhole) {
   EXPECT_EQ(LogField("k", static_cast<const char*>(nullptr)).value, "");
 }
 
+TEST_F(LogTest, RecordsOfABatchAreFormattedTogetherCappedAndWrittenAtOnce) {
+  ConfigureLogging(LogLevel::kInfo, true);
+  const std::string huge(5000, 'e');
+  std::string lines;
+  const std::string ts = LogTimestamp();
+  AppendLogRecord(lines, LogLevel::kInfo, ts, "execution finished", {{"execution", "x1"}, {"error", huge}});
+  AppendLogRecord(lines, LogLevel::kInfo, ts, "execution finished", {{"execution", "x2"}, {"error", ""}});
+  const std::string out = CaptureStderr([&] { WriteLog(lines); });
+  const size_t nl = out.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  EXPECT_EQ(JsonField(out.substr(0, nl), "execution"), "x1");
+  EXPECT_EQ(JsonField(out.substr(0, nl), "error"), std::string(1024, 'e') + "…(5000 bytes)");
+  EXPECT_EQ(JsonField(out.substr(nl + 1), "execution"), "x2");
+  EXPECT_EQ(JsonField(out.substr(nl + 1), "ts"), ts);
+}
+
 }  // namespace
 }  // namespace hub::common

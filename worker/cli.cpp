@@ -65,7 +65,19 @@ const std::vector<Subcommand>& Subcommands() {
        {"--org", "--last"}, Join({kDatabase, kLogging}), WatchCommand},
       {"replay", "re-read events from a topic range and re-run them", "", {}, Join({kDatabase, kKafkaClient, kLogging}),
        ReplayCommand},
-      {"dlq", "list and redrive dead letters", "", {}, Join({kDatabase, kKafkaClient, kLogging}), DlqCommand},
+      {"dlq", "list, show and redrive dead letters; list and release quarantined outbox rows",
+       "  list [filters] [--limit N]          table of dead letters (offset, time, class, type, key, organisation)\n"
+       "  show <partition>:<offset>           one letter with its payload and headers\n"
+       "  redrive <p>:<o>... | [filters] | --all [--again] [--dry-run]\n"
+       "                                      re-publish to the source topic (same key, original headers plus\n"
+       "                                      hub-redrive-of); a redriven letter is not redriven twice\n"
+       "  quarantine list [--topic T]         outbox rows the producer refused for good\n"
+       "  quarantine release <shard>:<id>... | --topic T | --all [--dry-run]   put them back into the outbox\n"
+       "  filters: --class C (repeatable) --type T --key K --organization O --since/--until RFC3339\n"
+       "  --output json|table                 [table]\n",
+       {"--class", "--type", "--key", "--organization", "--since", "--until", "--limit", "--all", "--again",
+        "--dry-run", "--topic", "--output"},
+       Join({kDatabase, kKafkaClient, kLogging}), DlqCommand},
       {"demo", "seed a demo organisation and publish sample events",
        "  --events N           workflow.triggered events to publish [20]\n"
        "  --endpoint URL       also a workflow that calls URL (http_request; the worker's HUB_HTTP_ALLOWLIST must\n"

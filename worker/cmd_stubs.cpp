@@ -11,9 +11,4 @@ int ReplayCommand(const Settings&, const std::vector<std::string>&) {
   return 3;
 }
 
-int DlqCommand(const Settings&, const std::vector<std::string>&) {
-  std::cerr << "hubworker dlq: not available in this version; dead letters are on the topic <prefix>deadletter (kcat -C -t hub.deadletter)\n";
-  return 3;
-}
-
 }  // namespace hub::worker

@@ -30,6 +30,10 @@ struct WorkItem {
   // What the event's handler loaded for it (e.g. its compiled workflow),
   // typed by the handler: the generic item knows no family's state.
   std::shared_ptr<const void> loaded;
+  // `hubworker replay --reprocess` only: the execution this event's first run
+  // made, and the reprocess run's id.  The handler then runs it as a new
+  // execution (an id derived from the run too), marked as a replay of it.
+  std::string replay_of, replay_run;
 
   // Ready for another event; keeps the envelope's buffers for reuse.
   void Reset() {
@@ -42,6 +46,8 @@ struct WorkItem {
     reason.clear();
     refused.clear();
     loaded.reset();
+    replay_of.clear();
+    replay_run.clear();
   }
 
   void Fail(common::ErrorClass cls, std::string why) {

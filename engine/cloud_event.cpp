@@ -9,7 +9,7 @@ namespace hub::engine {
 using common::AppendJsonString;
 
 void BeginCloudEvent(std::string& out, std::string_view id, std::string_view type, int64_t time_unix_us,
-                     std::string_view traceparent, std::string_view subject) {
+                     std::string_view traceparent, std::string_view subject, std::string_view replay_of) {
   out += "{\"specversion\":\"1.0\",\"id\":";
   AppendJsonString(out, id);
   out += ",\"source\":";
@@ -27,13 +27,18 @@ void BeginCloudEvent(std::string& out, std::string_view id, std::string_view typ
     out += ",\"subject\":";
     AppendJsonString(out, subject);
   }
+  if (!replay_of.empty()) {
+    out += ",\"replayof\":";
+    AppendJsonString(out, replay_of);
+  }
   out += ",\"datacontenttype\":\"application/json\",\"data\":";
 }
 
 std::string BuildWorkflowCompleted(const WorkflowCompleted& c) {
   std::string out;
   out.reserve(512 + c.output_json.size() + c.error.size());
-  BeginCloudEvent(out, c.execution_id, "workflow.completed", c.now_unix_us, c.traceparent, c.workflow_id);
+  BeginCloudEvent(out, c.execution_id, "workflow.completed", c.now_unix_us, c.traceparent, c.workflow_id,
+                  c.replay_of);
   out += "{\"organizationId\":";
   AppendJsonString(out, c.organization_id);
   out += ",\"workflowId\":";

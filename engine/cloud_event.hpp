@@ -12,8 +12,10 @@ inline constexpr std::string_view kEventSource = "urn:hub:worker";
 // Appends {"specversion":"1.0","id":..,"source":..,"type":..,"time":..,
 // ["traceparent":..,] "subject":..,"datacontenttype":"application/json","data":
 // — the caller appends the data object and then a closing '}'.
+// `replay_of` (optional) becomes the extension attribute "replayof": the
+// event comes from `hubworker replay --reprocess` re-running that execution.
 void BeginCloudEvent(std::string& out, std::string_view id, std::string_view type, int64_t time_unix_us,
-                     std::string_view traceparent, std::string_view subject);
+                     std::string_view traceparent, std::string_view subject, std::string_view replay_of = {});
 
 struct WorkflowCompleted {
   std::string_view organization_id;
@@ -30,6 +32,7 @@ struct WorkflowCompleted {
   std::string_view trigger_time;
   std::string_view correlation_id;  // optional
   std::string_view traceparent;     // optional, carried from the trigger
+  std::string_view replay_of;       // optional: the execution a reprocess re-ran
   int64_t now_unix_us = 0;
 };
 

@@ -126,9 +126,8 @@ Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
             ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
 echo "== Notifications written by this run's notification steps"
 Q "SELECT user_id, title, message FROM notifications WHERE created_at >= '$START' ORDER BY created_at DESC LIMIT 3"
-echo "== This run's dead letters (hub.deadletter): the demo's missing-workflow and malformed events"
-kcat -C -b "$BROKERS" -t hub.deadletter -o beginning -e -q -f '%h\n' 2>/dev/null \
-  | sed 's/,\([a-z_-]*=\)/\n\1/g' | grep -E '^hub-error(-class)?=' | paste - - || echo "(kcat could not read the topic)"
+echo "== Dead letters (hubworker dlq list): the demo's missing-workflow and malformed events"
+HUB_KAFKA_BROKERS="$BROKERS" HUB_LOG_LEVEL=warn "$BIN" dlq list || echo "(dlq list could not read the topic)"
 echo
 echo "== Outbox (empty once everything is published)"
 psql -X -q "$HUB_DATABASE_URL" -c "SELECT count(*) AS outbox_rows FROM outbox"
@@ -140,7 +139,8 @@ cat <<EOF2
   worker log:           $LOG
   metrics, readiness:   curl -s http://$HUB_HTTP_ADDR/metrics | grep '^hub_'; curl -si http://$HUB_HTTP_ADDR/readyz
   completion events:    kcat -C -b "\$HUB_KAFKA_BROKERS" -t hub.workflow.completed -o beginning -e
-  dead letters:         kcat -C -b "\$HUB_KAFKA_BROKERS" -t hub.deadletter -o beginning -e -f '%k %h\n%s\n\n'
+  dead letters:         $BIN dlq list; $BIN dlq show <partition:offset>; $BIN dlq redrive --class not_found
+  replay (dry run):     $BIN replay --organization org_demo
   SQL:                  PGOPTIONS='-c app.organization_id=org_demo' psql "\$HUB_DATABASE_URL" -c "SELECT * FROM workflow_executions LIMIT 5"
 EOF2
 if (( ONCE )); then exit 0; fi

@@ -63,7 +63,20 @@ const std::vector<Subcommand>& Subcommands() {
        "  --org ID             the organisation [org_demo]\n"
        "  --last N             first show the last N finished executions [5]\n",
        {"--org", "--last"}, Join({kDatabase, kLogging}), WatchCommand},
-      {"replay", "re-read events from a topic range and re-run them", "", {}, Join({kDatabase, kKafkaClient, kLogging}),
+      {"replay", "re-run recorded events (dry run or for real) or one execution, and diff with what was recorded",
+       "  [--dry-run]                 run the real handlers in rolled-back transactions, no outside call (default)\n"
+       "  --reprocess                 run them again for real as new executions marked replay_of the original\n"
+       "  --topic T                   event type or topic [workflow.triggered]\n"
+       "  --partition N (repeatable) --from-offset N --to-offset N (exclusive) --since/--until RFC3339\n"
+       "  --key K --event-id ID --type T --organization ORG   select events\n"
+       "  --execution ID --organization ORG   replay one recorded execution with its recorded call results\n"
+       "  --exit-code                 exit 1 when something differs or was not recorded (CI)\n"
+       "  --output json|text          [text]; a progress line goes to stderr on a terminal\n",
+       {"--dry-run", "--reprocess", "--topic", "--partition", "--from-offset", "--to-offset", "--since", "--until",
+        "--key", "--event-id", "--type", "--organization", "--execution", "--exit-code", "--output"},
+       Join({kDatabase, kKafkaClient, kLogging,
+             {"HUB_MAX_RENDERED_VALUE_BYTES", "HUB_MAX_EXECUTION_BYTES", "HUB_MAX_OUTPUT_BYTES",
+              "HUB_MAX_NODES_EXECUTED"}}),
        ReplayCommand},
       {"dlq", "list, show and redrive dead letters; list and release quarantined outbox rows",
        "  list [filters] [--limit N]          table of dead letters (offset, time, class, type, key, organisation)\n"

@@ -1,5 +1,7 @@
 #include "consumers/workflows/completion.hpp"
 
+#include "common/json_text.hpp"
+
 namespace hub::workflows {
 
 std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResult& result, size_t max_event_bytes) {
@@ -22,6 +24,18 @@ std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResu
   ev.output_json = result.output_json;
   ev.error = result.error;
   return engine::BuildWorkflowCompleted(ev);
+}
+
+void MarkReplay(engine::ExecutionResult& result, std::string_view replay_of) {
+  if (replay_of.empty()) return;
+  for (auto& n : result.notifications) {
+    // metadata_json is the engine's object: {"executionId":..,...}.
+    if (n.metadata_json.size() < 2 || n.metadata_json.back() != '}') continue;
+    n.metadata_json.pop_back();
+    n.metadata_json += n.metadata_json.size() > 1 ? ",\"replayOf\":" : "\"replayOf\":";
+    common::AppendJsonString(n.metadata_json, replay_of);
+    n.metadata_json += '}';
+  }
 }
 
 }  // namespace hub::workflows

@@ -15,4 +15,9 @@ namespace hub::workflows {
 // from `result` (which may be changed as said above).
 std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResult& result, size_t max_event_bytes);
 
+// An execution of `hubworker replay --reprocess`: its notifications say
+// which execution it re-ran (metadata.replayOf), as its completion event does
+// (WorkflowCompleted::replay_of).  No-op when `replay_of` is empty.
+void MarkReplay(engine::ExecutionResult& result, std::string_view replay_of);
+
 }  // namespace hub::workflows

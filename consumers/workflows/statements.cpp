@@ -30,6 +30,9 @@ void PrepareStatements(pqxx::connection& conn) {
                "UPDATE automation_workflows w SET execution_count = w.execution_count + c.n, "
                "last_executed = greatest(coalesce(w.last_executed, c.t), c.t) "
                "FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS c(id, n, t) WHERE w.id = c.id");
+  conn.prepare(sql::kMarkReplays,
+               "UPDATE workflow_executions e SET replay_of = r.of FROM unnest($1::text[], $2::text[]) AS r(id, of) "
+               "WHERE e.id = r.id");
   conn.prepare(sql::kInsertSteps,
                "INSERT INTO execution_steps (organization_id, execution_id, node_id, kind, due_at, trigger, request) "
                "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], "
@@ -62,7 +65,7 @@ void PrepareStatements(pqxx::connection& conn) {
                "count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
   conn.prepare(sql::kLoadParkedExecutions,
                "SELECT id, workflow_id, status::text, coalesce(output::text, '{}'), logs::text, nodes_executed, "
-               "node_outputs::text, (extract(epoch FROM started_at) * 1000000)::bigint "
+               "node_outputs::text, (extract(epoch FROM started_at) * 1000000)::bigint, coalesce(replay_of, '') "
                "FROM workflow_executions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE");
   conn.prepare(sql::kUpdateExecutions,
                "UPDATE workflow_executions e SET status = u.status::execution_status, completed_at = u.completed_at, "
@@ -72,6 +75,11 @@ void PrepareStatements(pqxx::connection& conn) {
                "$7::jsonb[], $8::int[], $9::text[], $10::jsonb[]) "
                "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node, node_outputs) "
                "WHERE e.id = u.id");
+  conn.prepare(sql::kInsertCallResults,
+               "INSERT INTO execution_call_results (organization_id, execution_id, node_id, kind, output, error, "
+               "attempts, recorded_at) "
+               "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], "
+               "$8::timestamptz[]) ON CONFLICT DO NOTHING");
 }
 
 }  // namespace hub::workflows

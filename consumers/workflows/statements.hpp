@@ -14,6 +14,8 @@ inline constexpr const char* kInsertExecutions = "hub_insert_executions";
 inline constexpr const char* kInsertNotifications = "hub_insert_notifications";
 // One row update per workflow per batch, whatever the number of executions.
 inline constexpr const char* kBumpWorkflowCounters = "hub_bump_workflow_counters";
+// Executions of `hubworker replay --reprocess`: ($1 execution ids, $2 the executions they re-ran)
+inline constexpr const char* kMarkReplays = "hub_mark_replays";
 // ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 due times, $6 trigger events,
 //  $7 requests (null for delays))
 inline constexpr const char* kInsertSteps = "hub_insert_steps";
@@ -37,6 +39,10 @@ inline constexpr const char* kStepsOutlook = "hub_steps_outlook";
 inline constexpr const char* kLoadParkedExecutions = "hub_load_parked_executions";
 // Under the tenant: the next state of resumed executions
 inline constexpr const char* kUpdateExecutions = "hub_update_executions";
+// Under the tenant: what settled calls answered (schemas/sql/0020), for
+// replay.  ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 outputs (null:
+// failed), $6 errors, $7 attempts, $8 recorded at)
+inline constexpr const char* kInsertCallResults = "hub_insert_call_results";
 }  // namespace sql
 
 inline constexpr const char* kStepsChannel = "hub_steps";

@@ -72,6 +72,7 @@ const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
 // A parked execution as a round of resumes leaves it.
 struct Execution {
   std::string id, workflow_id, status, output, logs, node_outputs, error, waiting_at, completion, trigger_text;
+  std::string replay_of;  // an execution of `replay --reprocess`: the one it re-ran
   bool has_node_outputs = false;
   bool changed = false;
   bool ended = false;  // in this round
@@ -280,12 +281,17 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       e.has_node_outputs = !r[6].is_null();
       if (e.has_node_outputs) e.node_outputs = r[6].as<std::string>();
       e.started_us = r[7].as<int64_t>();
+      e.replay_of = r[8].as<std::string>();
       order.push_back(&e);
     }
     std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
     for (const auto* e : order) wanted[e->workflow_id] = nullptr;
     cache_.Load(txn, org, wanted);
 
+    // What settled calls answered, recorded for replay (schemas/sql/0020).
+    PgArray c_exec(PgElement::kText), c_node(PgElement::kText), c_kind(PgElement::kText),
+        c_output(PgElement::kJsonb), c_error(PgElement::kText), c_attempts(PgElement::kInt4),
+        c_at(PgElement::kTimestamptz);
     engine::ExecutionResult result;
     for (auto* c : items) {
       // What this round's call says, for an http_request: the node's output,
@@ -322,6 +328,15 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       if (found == executions.end()) continue;  // the execution was deleted
       Execution& e = found->second;
       if (e.ended || (e.status != "RUNNING" && e.status != "CANCELLED")) continue;  // finished meanwhile
+      if (c->kind == "http_request" && e.status == "RUNNING") {
+        c_exec.Add(c->execution_id);
+        c_node.Add(c->node_id);
+        c_kind.Add(c->kind);
+        node_error.empty() && !node_output.empty() ? c_output.Add(node_output) : c_output.AddNull();
+        node_error.empty() ? c_error.AddNull() : c_error.Add(node_error);
+        c_attempts.AddInt(attempts);
+        c_at.AddTimestamp(now_us);
+      }
       rapidjson::Document trigger;
       trigger.Parse(c->trigger_text.data(), c->trigger_text.size());
       const rapidjson::Value* data = MemberAt(trigger, "data");
@@ -358,6 +373,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
                             options_.limits, result, &point);
       }
       metrics_.steps_resumed.fetch_add(1, std::memory_order_relaxed);
+      MarkReplay(result, e.replay_of);
       finished.emplace_back(TypeIndex(c->kind), result.status == engine::ExecutionStatus::kFailed      ? kFailedStep
                                                 : result.status == engine::ExecutionStatus::kCancelled ? kCancelledStep
                                                                                                        : kCompletedStep);
@@ -387,6 +403,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       ev.correlation_id = data ? StringAt(*data, "correlationId") : std::string_view();
       ev.traceparent = StringAt(trigger, "traceparent");
       ev.now_unix_us = now_us;
+      ev.replay_of = e.replay_of;
       e.completion = CompletionWithin(ev, result, options_.max_event_bytes);  // may fail it (too large)
       e.duration_ms = ev.duration_ms;
       e.status = engine::ToString(result.status);
@@ -451,6 +468,9 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
                         u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
                         u_next.param(), u_node_outputs.param());
     notifications.Insert(txn, org);
+    if (c_exec.size() > 0)
+      txn.exec_prepared(workflows::sql::kInsertCallResults, org, c_exec.param(), c_node.param(), c_kind.param(),
+                        c_output.param(), c_error.param(), c_attempts.param(), c_at.param());
     if (s_exec.size() > 0)
       txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(),
                         s_due.param(), s_trigger.param(), s_request.param());

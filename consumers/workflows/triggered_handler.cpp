@@ -35,6 +35,13 @@ std::string ValueJson(const rapidjson::Value* v) {
 
 }  // namespace
 
+std::string ExecutionIdOf(const WorkItem& item, std::string_view org) {
+  if (item.replay_of.empty())
+    return common::TimeOrderedUuid(item.env.time_unix_us / 1000, org, item.env.source, item.env.id);
+  return common::TimeOrderedUuid(item.env.time_unix_us / 1000, org, item.env.source,
+                                 item.env.id + "\x1freplay\x1f" + item.replay_run);
+}
+
 WorkflowTriggeredHandler::WorkflowTriggeredHandler(std::string topic_prefix, engine::ExecutionLimits limits,
                                                    size_t max_event_bytes, const common::Clock& clock)
     : completed_topic_(std::move(topic_prefix) + "workflow.completed"),
@@ -83,17 +90,18 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
   };
   std::map<std::string, Counter> counters;
   engine::ExecutionResult result;
+  PgArray replay_ids(PgElement::kText), replay_of(PgElement::kText);  // replay --reprocess only
 
   for (auto* it : fresh) {
     const auto& wf = *static_cast<const engine::CompiledWorkflow*>(it->loaded.get());
     const rapidjson::Value& data = it->env.data();
-    // Derived from the trigger's identity, which is scoped by organisation.
-    const std::string exec_id =
-        common::TimeOrderedUuid(it->env.time_unix_us / 1000, org, it->env.source, it->env.id);
+    // Derived from the trigger's identity, which is scoped by organisation;
+    // a reprocess's from the run too, so that it is a new execution.
+    const int64_t start_us = clock_.NowUnixMicros();
+    const std::string exec_id = ExecutionIdOf(*it, org);
     auto in = data.FindMember("input");
     const rapidjson::Value* input = in != data.MemberEnd() ? &in->value : nullptr;
 
-    const int64_t start_us = clock_.NowUnixMicros();
     if (it->refused.empty()) {
       engine::RunWorkflow(wf, engine::TriggerInput{&it->env.doc, input, exec_id, start_us}, limits_, result);
     } else {
@@ -115,6 +123,12 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     ev.correlation_id = StringField(data, "correlationId");
     ev.traceparent = it->env.traceparent;
     ev.now_unix_us = end_us;
+    ev.replay_of = it->replay_of;
+    MarkReplay(result, it->replay_of);
+    if (!it->replay_of.empty()) {
+      replay_ids.Add(exec_id);
+      replay_of.Add(it->replay_of);
+    }
     std::string completion = parked ? std::string() : CompletionWithin(ev, result, max_event_bytes_);
 
     id.Add(exec_id);
@@ -174,6 +188,8 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
                     error.param(), logs.param(), nodes.param(), tokens.param(), cost.param(), trig_id.param(),
                     trig_source.param(), triggered_by.param(), correlation.param(), traceparent.param(),
                     next_node.param(), node_outputs.param());
+  if (replay_ids.size() > 0)
+    txn.exec_prepared(sql::kMarkReplays, replay_ids.param(), replay_of.param());
   if (s_exec.size() > 0) {
     txn.exec_prepared(workflows::sql::kInsertSteps, org, s_exec.param(), s_node.param(), s_kind.param(), s_due.param(),
                       s_trigger.param(), s_request.param());

@@ -18,6 +18,11 @@
 
 namespace hub::workflows {
 
+// The id of the execution `item` makes: derived from the trigger's identity
+// within `org` (a redelivered trigger finds its execution), and for a
+// reprocess (WorkItem::replay_of) from the run's id as well.
+std::string ExecutionIdOf(const consumers::WorkItem& item, std::string_view org);
+
 class WorkflowTriggeredHandler : public consumers::BatchHandler {
  public:
   // `max_event_bytes`: the largest completion event the producer takes.

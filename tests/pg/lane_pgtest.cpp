@@ -560,6 +560,11 @@ TEST_F(HttpLaneTest, TwoFailuresThenSuccessCompletesWithThreeAttemptsAndOneIdemp
   EXPECT_EQ(metrics_.steps_finished[1][2].load(), 2u);  // retried
   EXPECT_EQ(metrics_.steps_finished[1][0].load(), 1u);  // completed
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'hi'"), 1);
+  // The answer the execution used is kept for replay, once (the retried calls are not).
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_call_results WHERE node_id = 'call' AND attempts = 3 "
+                   "AND output->>'status' = '200' AND error IS NULL AND organization_id = 'org_a'"),
+            1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_call_results"), 1);
   const auto seen = stub.requests();
   ASSERT_EQ(seen.size(), 3u);
   const std::string key = seen[0].headers.at("idempotency-key");
@@ -576,6 +581,9 @@ TEST_F(HttpLaneTest, AlwaysFailingFailsAfterMaxAttempts) {
   EXPECT_EQ(Outcome(), "FAILED node 'call' (http_request): failed after 2 attempts; the last: the call answered HTTP 503");
   EXPECT_EQ(stub.requests().size(), 2u);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"FAILED\"%'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_call_results WHERE output IS NULL AND attempts = 2 "
+                   "AND error = 'failed after 2 attempts; the last: the call answered HTTP 503'"),
+            1);
   EXPECT_EQ(metrics_.steps_finished[1][2].load(), 1u);  // retried
   EXPECT_EQ(metrics_.steps_finished[1][1].load(), 1u);  // failed
 }

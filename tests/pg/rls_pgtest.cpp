@@ -55,6 +55,8 @@ void InsertTenantRows(pqxx::transaction_base& t, const std::string& org) {
          "VALUES (" + id("wf") + ", " + o + ", 'Flow', '[]', '[]', " + id("wft") + ", " + id("user") + ")");
   t.exec("INSERT INTO workflow_executions (id, organization_id, workflow_id, status) VALUES (" + id("exec") + ", " +
          o + ", " + id("wf") + ", 'COMPLETED')");
+  t.exec("INSERT INTO execution_call_results (organization_id, execution_id, node_id, kind, output, attempts, "
+         "recorded_at) VALUES (" + o + ", " + id("exec") + ", 'call', 'http_request', '{\"status\":200}', 1, now())");
   t.exec("INSERT INTO ai_agents (id, organization_id, name, created_by) VALUES (" + id("agent") + ", " + o +
          ", 'Agent', " + id("user") + ")");
   t.exec("INSERT INTO agent_teams (id, organization_id, name, structure) VALUES (" + id("team") + ", " + o +

@@ -94,6 +94,14 @@ std::optional<EventOutcome> EventReplayer::Replay(const RawMessage& m) {
   try {
     if (options_.reprocess) Reprocess(item, *handler, out);
     else DryRun(item, *handler, out);
+  } catch (const pqxx::sql_error& e) {
+    // The database refused the event's writes (the worker would record a
+    // FAILED execution with this reason): this event's outcome, not the run's.
+    // (Serialization failures and lost connections are not sql_errors in
+    // libpqxx 6: they end the run.)
+    outbox_.Clear();
+    out.verdict = "refused";
+    out.reason = e.what();
   } catch (...) {
     outbox_.Clear();
     conn_.reset();

@@ -55,8 +55,8 @@ struct EventOutcome {
   int64_t offset = 0;
   std::string type, key, organization, event_id, execution_id;
   // same | different | not-recorded (a call had no recorded answer) |
-  // dead-letter (the worker would refuse it) | unsupported (no handler) |
-  // reprocessed
+  // dead-letter (the worker would refuse it) | refused (the database refused
+  // its writes) | unsupported (no handler) | reprocessed
   std::string verdict;
   std::string reason;                     // dead-letter / unsupported: why
   std::vector<Difference> differences;    // dry run

@@ -4,6 +4,8 @@
 // replays; an execution with an http_request is replayed without a call.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "tests/support/http_stub.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
@@ -78,6 +80,7 @@ TEST_F(ReplayTest, DryRunOfProcessedEventsChangesNoRowAndFindsDifferencesOnlyAft
   EXPECT_EQ(Summary(d, "same"), kEvents) << same.out.substr(0, 3000);
   EXPECT_EQ(Summary(d, "different"), 0);
   EXPECT_EQ(Checksums(), before);
+  std::cout << "dry run of " << kEvents << " events: " << d["summary"]["seconds"].GetDouble() << " s\n";
   // What it would write and emit, per event.
   ASSERT_GT(d["events"].Size(), 0u);
   const auto& first = d["events"][0];

@@ -2,8 +2,10 @@
 // quarantined outbox rows.  Reads the dead-letter topic with a reader of its
 // own (ops/topic_reader: no group, no commits), so it never disturbs the
 // running workers.
+#include <algorithm>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -11,11 +13,11 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "kafka/producer.hpp"
 #include "ops/dead_letter_record.hpp"
 #include "ops/quarantine_store.hpp"
 #include "ops/redrive_marks.hpp"
 #include "ops/topic_reader.hpp"
-#include "kafka/producer.hpp"
 #include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 

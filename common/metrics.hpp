@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/partition_lag.hpp"
 
 namespace hub::common {
 
@@ -34,17 +35,43 @@ class AtomicHistogram {
 };
 
 struct Metrics {
-  // hub_events_consumed_total{type}
-  // The `type` label of each family index (the catalogue's types); set before
-  // any thread uses the metrics.
+  // Per event family, one label scheme: `type` is the catalogue's type of the
+  // family index (set before any thread uses the metrics), so a family added
+  // to the catalogue gets every per-type series (and its dashboard panels,
+  // which repeat over `type`) without further work.
   std::vector<std::string> event_types;
+  // hub_events_consumed_total{type}
   std::array<std::atomic<uint64_t>, kMaxEventFamilies> events_consumed{};
   // hub_events_processed_total{type} — applied (effects committed)
   std::array<std::atomic<uint64_t>, kMaxEventFamilies> events_processed{};
+  // hub_events_failed_total{type} — applied, and the outcome its handler
+  // recorded is a failure (e.g. a FAILED execution); part of processed
+  std::array<std::atomic<uint64_t>, kMaxEventFamilies> events_failed{};
+  // hub_event_processing_seconds{type} — from the start of an event's batch
+  // to its commit (or dead letter)
+  std::array<AtomicHistogram, kMaxEventFamilies> event_processing{};
   // hub_events_duplicate_total — identity seen before; nothing applied
   std::atomic<uint64_t> events_duplicate{0};
-  // hub_events_deadlettered_total{class}
-  std::array<std::atomic<uint64_t>, 6> events_deadlettered{};
+  // hub_events_deadlettered_total{type,class}: [family slot][class], where
+  // the slot of an event whose type is not in the catalogue is
+  // kUnknownFamilySlot (type="unknown": the label never carries input).
+  static constexpr int kUnknownFamilySlot = kMaxEventFamilies;
+  static constexpr int FamilySlot(int family) {
+    return family >= 0 && family < kMaxEventFamilies ? family : kUnknownFamilySlot;
+  }
+  std::array<std::array<std::atomic<uint64_t>, 6>, kMaxEventFamilies + 1> events_deadlettered{};
+  // Dead letters of one class, all families.
+  uint64_t DeadLettered(ErrorClass c) const {
+    uint64_t n = 0;
+    for (const auto& per_class : events_deadlettered) n += per_class[static_cast<size_t>(c)].load();
+    return n;
+  }
+  // hub_consumer_lag{topic,partition}: messages behind the high watermark per
+  // assigned partition (consumers::ConsumeLoop and its sampler).
+  PartitionLag consumer_lag;
+  // hub_consumer_lag_seconds: age of the oldest event this worker has fetched
+  // and not yet finished (its Kafka timestamp to now); 0 when none waits.
+  std::atomic<int64_t> consumer_lag_age_ms{0};
   // hub_deadletters_value_omitted_total — dead letters sent without the event's
   // value (too large for the producer); the value stays at its source offset
   std::atomic<uint64_t> deadletters_value_omitted{0};

@@ -41,9 +41,12 @@ ConsumeLoop::ConsumeLoop(ConsumeOptions opts, const SchemaRegistry& schemas, pro
   for (const auto& t : opts_.catalogue->ConsumedTypes()) topics.push_back(opts_.topic_prefix + t);
   RdKafka::ErrorCode rc = consumer_->subscribe(topics);
   if (rc != RdKafka::ERR_NO_ERROR) throw std::runtime_error("subscribe failed: " + RdKafka::err2str(rc));
+  lag_sampler_ = std::make_unique<LagSampler>(*consumer_, metrics_.consumer_lag,
+                                              std::chrono::milliseconds(opts_.lag_interval_ms));
 }
 
 ConsumeLoop::~ConsumeLoop() {
+  if (lag_sampler_) lag_sampler_->Stop();
   for (auto& l : lanes_) l->Stop();
   if (consumer_ && !closed_) consumer_->close();
   // librdkafka before 2.3.0 aborts when a cooperative-sticky consumer that
@@ -79,6 +82,11 @@ void ConsumeLoop::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
   lm.isolate = p.retry.Isolate(msg->offset());
   lm.give_up_reason = p.retry.TakeGiveUpReason(msg->offset());
   p.next_offset = msg->offset() + 1;
+  if (p.unfinished.empty() || msg->offset() > p.unfinished.back().first) {
+    const RdKafka::MessageTimestamp ts = msg->timestamp();
+    p.unfinished.emplace_back(msg->offset(),
+                              ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? -1 : ts.timestamp);
+  }
   lm.msg = std::move(msg);
   ++inflight_;
   staged_[static_cast<size_t>(key.second) % lanes_.size()].push_back(std::move(lm));
@@ -103,6 +111,8 @@ void ConsumeLoop::HandleCompletions() {
       p.stored_through = c.done_through;
       p.retry.OnDone(c.done_through);
       store.push_back(key);
+      while (!p.unfinished.empty() && p.unfinished.front().first <= c.done_through) p.unfinished.pop_front();
+      metrics_.consumer_lag.Processed(key.first, key.second, c.done_through + 1);
     }
     if (c.failed_at >= 0 && c.epoch == p.shared->epoch.load()) {
       // Rewind: everything dispatched after failed_at is dropped by the lanes
@@ -200,6 +210,17 @@ void ConsumeLoop::UpdateBackpressure() {
   RdKafka::TopicPartition::destroy(tps);
 }
 
+void ConsumeLoop::UpdateLagAge() {
+  int64_t oldest_ms = -1;
+  for (const auto& [k, p] : parts_) {
+    if (p.unfinished.empty()) continue;
+    const int64_t ts = p.unfinished.front().second;
+    if (ts >= 0 && (oldest_ms < 0 || ts < oldest_ms)) oldest_ms = ts;
+  }
+  const int64_t now_ms = clock_.NowUnixMicros() / 1000;
+  metrics_.consumer_lag_age_ms = oldest_ms < 0 ? 0 : std::max<int64_t>(0, now_ms - oldest_ms);
+}
+
 bool ConsumeLoop::Run() {
   constexpr int kBurst = 5000;
   bool stopping = false;
@@ -247,6 +268,7 @@ bool ConsumeLoop::Run() {
     HandleCompletions();
     ResumeDueRetries();
     UpdateBackpressure();
+    UpdateLagAge();
   }
   // Offsets of finished events are stored; commit them now, then leave the
   // group (close() runs the revoke callback and commits again).
@@ -256,6 +278,7 @@ bool ConsumeLoop::Run() {
     common::LogWarn("final commit failed", {{"error", RdKafka::err2str(rc)}});
   const bool clean = inflight_ == 0;
   for (auto& l : lanes_) l->Stop();
+  lag_sampler_->Stop();
   consumer_->close();
   closed_ = true;
   return clean;
@@ -274,6 +297,7 @@ void ConsumeLoop::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
       p.shared->topic = k.first;
       p.shared->partition = k.second;
       parts_[k] = std::move(p);
+      metrics_.consumer_lag.Assigned(k.first, k.second);
     }
     RdKafka::Error* e = nullptr;
     if (cooperative) e = consumer->incremental_assign(partitions);
@@ -315,7 +339,10 @@ void ConsumeLoop::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorC
       }
       RdKafka::TopicPartition::destroy(commit);
     }
-    for (const auto& k : keys) parts_.erase(k);
+    for (const auto& k : keys) {
+      parts_.erase(k);
+      metrics_.consumer_lag.Revoked(k.first, k.second);
+    }
     if (cooperative) {
       RdKafka::Error* e = consumer->incremental_unassign(partitions);
       if (e) {

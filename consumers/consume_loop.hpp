@@ -15,6 +15,7 @@
 // stop (stop fetching, finish in flight, commit, leave the group).
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <functional>
 #include <memory>
@@ -26,6 +27,7 @@
 
 #include "common/metrics.hpp"
 #include "common/clock.hpp"
+#include "consumers/lag_sampler.hpp"
 #include "consumers/lane.hpp"
 #include "consumers/partition_retry.hpp"
 
@@ -48,6 +50,7 @@ struct ConsumeOptions {
   int retry_max_attempts = 10;
   int retry_base_ms = 100;
   int retry_max_backoff_ms = 30000;
+  int lag_interval_ms = 5000;  // how often the high watermarks are sampled (hub_consumer_lag)
   const common::Clock* clock = nullptr;  // required: backoff and stuck time are read from it (and handlers' time)
   // Outbox rows of each committed batch, to publish from memory (called on the
   // lane threads).  Null: the relays find them (NOTIFY).
@@ -82,6 +85,12 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
     int64_t next_offset = -1;     // lowest offset that may be dispatched (guards against stale pre-seek messages)
     int64_t stored_through = -1;  // highest offset whose offset is stored
     PartitionRetry retry;
+    // Fetched events not finished yet, oldest first: (offset, Kafka timestamp
+    // in ms, -1 if none).  Kept across rewinds (a refetched event is not
+    // added twice); the front is the partition's oldest unprocessed event
+    // whenever anything after the processed position has been fetched
+    // (hub_consumer_lag_seconds).  At most what is in flight.
+    std::deque<std::pair<int64_t, int64_t>> unfinished;
   };
   using Key = std::pair<std::string, int32_t>;
 
@@ -91,6 +100,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   void ApplyCompletion(Completion& c);
   void ResumeDueRetries();
   void UpdateBackpressure();
+  void UpdateLagAge();
   void StoreOffsets(const std::vector<Key>& keys);
   Lane& LaneFor(const Key& k);
 
@@ -102,6 +112,7 @@ class ConsumeLoop : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<std::vector<LaneMessage>> staged_;  // per lane, flushed after each poll burst
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<LagSampler> lag_sampler_;  // stopped before consumer_ is closed
   std::map<Key, Partition> parts_;
   int64_t inflight_ = 0;
   bool bp_paused_ = false;

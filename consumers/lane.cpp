@@ -143,10 +143,11 @@ void Lane::ProcessBatch(std::vector<LaneMessage>& batch) {
   const LiveItems live = TakeLive(batch, per);
   ApplyItems(live, per);
   SendDeadLetters(live, per);
-  Settle(live, per, clock.NowUnixMicros());
+  const double seconds = std::chrono::duration<double>(clock.Steady() - t0).count();
+  Settle(live, per, clock.NowUnixMicros(), seconds);
   metrics_.batches.fetch_add(1, std::memory_order_relaxed);
   metrics_.batch_events.fetch_add(live.size(), std::memory_order_relaxed);
-  metrics_.batch_seconds.Observe(std::chrono::duration<double>(clock.Steady() - t0).count());
+  metrics_.batch_seconds.Observe(seconds);
   Report(per);
 }
 
@@ -276,6 +277,7 @@ void Lane::SendDeadLetters(const LiveItems& live, Completions& per) {
     dl.error_class = item->error_class;
     dl.reason = item->reason;
     dl.traceparent = std::string(item->env.traceparent);
+    dl.family = item->family;
     letters.push_back(std::move(dl));
     lettered.emplace_back(item, m);
   }
@@ -295,13 +297,15 @@ void Lane::SendDeadLetters(const LiveItems& live, Completions& per) {
   }
 }
 
-void Lane::Settle(const LiveItems& live, Completions& per, int64_t now_us) {
+void Lane::Settle(const LiveItems& live, Completions& per, int64_t now_us, double batch_seconds) {
   for (const auto& [item, m] : live) {
     if (!Settled(per, *item, *m)) continue;
     Completion& c = per[m->part.get()];
     c.done_through = item->in.offset;
+    if (item->family >= 0) metrics_.event_processing[item->family].Observe(batch_seconds);
     if (item->state == ItemState::kApplied) {
       metrics_.events_processed[item->family].fetch_add(1, std::memory_order_relaxed);
+      if (item->outcome_failed) metrics_.events_failed[item->family].fetch_add(1, std::memory_order_relaxed);
       if (item->env.time_unix_us > 0)
         metrics_.event_latency.Observe(static_cast<double>(now_us - item->env.time_unix_us) / 1e6);
     } else if (item->state == ItemState::kDuplicate) {

@@ -117,7 +117,9 @@ class Lane {
   void ToWorkItem(const LaneMessage& m, WorkItem& it);
   void ApplyItems(const LiveItems& live, Completions& per);
   void SendDeadLetters(const LiveItems& live, Completions& per);
-  void Settle(const LiveItems& live, Completions& per, int64_t now_us);
+  // Marks what finished (done_through) and counts it; `batch_seconds` is the
+  // processing time charged to each of its events.
+  void Settle(const LiveItems& live, Completions& per, int64_t now_us, double batch_seconds);
   // Records a failure at `offset` unless the partition failed earlier.
   static void FailPartition(Completions& per, SharedPartition* part, int64_t offset, const std::string& error,
                             bool counts_attempt);

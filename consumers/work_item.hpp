@@ -34,6 +34,9 @@ struct WorkItem {
   // made, and the reprocess run's id.  The handler then runs it as a new
   // execution (an id derived from the run too), marked as a replay of it.
   std::string replay_of, replay_run;
+  // Set by the handler when the outcome it records is a failure (a FAILED
+  // execution): counted in hub_events_failed_total{type} once committed.
+  bool outcome_failed = false;
 
   // Ready for another event; keeps the envelope's buffers for reuse.
   void Reset() {
@@ -48,6 +51,7 @@ struct WorkItem {
     loaded.reset();
     replay_of.clear();
     replay_run.clear();
+    outcome_failed = false;
   }
 
   void Fail(common::ErrorClass cls, std::string why) {

@@ -156,7 +156,8 @@ void KafkaDeadLetterSink::Send(const std::vector<DeadLetter>& letters) {
   }
   for (size_t i = 0; i < letters.size(); ++i) {
     const DeadLetter& letter = letters[i];
-    metrics_.events_deadlettered[static_cast<size_t>(letter.error_class)].fetch_add(1);
+    metrics_.events_deadlettered[common::Metrics::FamilySlot(letter.family)][static_cast<size_t>(letter.error_class)]
+        .fetch_add(1);
     if (form[i] != Slimming::kNone) metrics_.deadletters_value_omitted.fetch_add(1);
     // Never the key itself: it can be anything up to the size of a message.
     common::LogWarn("event dead-lettered",

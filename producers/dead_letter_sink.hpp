@@ -46,6 +46,7 @@ struct DeadLetter {
   common::ErrorClass error_class = common::ErrorClass::kInternal;
   std::string reason;  // human-readable
   std::string traceparent;  // of the event, when it had one: only for the log line
+  int family = -1;          // index in the event catalogue (-1: not in it), for the metrics
 };
 
 class DeadLetterSink {
@@ -67,7 +68,7 @@ std::vector<std::pair<std::string, std::string>> DeadLetterHeaders(const DeadLet
                                                                    Slimming slimming = Slimming::kNone);
 
 // Publishes to one topic through a shared kafka::KafkaProducer; any thread (Send
-// blocks its caller only).  Counts metrics.events_deadlettered[class] once a
+// blocks its caller only).  Counts metrics.events_deadlettered[family][class] once a
 // letter is delivered (and deadletters_value_omitted for slimmed ones).  A
 // letter the producer refuses as too large is sent again slimmer (Slimming)
 // in the same call; only other failures, or a refusal of the last form, reach

@@ -165,6 +165,7 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.max_inflight = s.max_inflight;
   co.fetch_wait_ms = s.fetch_wait_ms;
   co.session_timeout_ms = s.session_timeout_ms;
+  co.lag_interval_ms = s.lag_interval_ms;
   co.retry_max_attempts = s.retry_max_attempts;
   co.retry_base_ms = s.retry_base_ms;
   co.catalogue = &catalogue;

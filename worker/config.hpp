@@ -43,6 +43,7 @@ struct Settings {
   int max_inflight = 20000;         // events buffered before partitions are paused
   int fetch_wait_ms = 10;           // fetch.wait.max.ms (the mock broker answers an empty fetch only after it)
   int session_timeout_ms = 10000;   // consumer group session timeout
+  int lag_interval_ms = 5000;       // how often hub_consumer_lag samples the high watermarks
   int retry_max_attempts = 5;       // transient failures before an event is dead-lettered
   int retry_base_ms = 100;          // first backoff; doubles per attempt, with jitter
   int relay_batch = 2000;           // outbox rows published per round

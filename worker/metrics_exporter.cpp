@@ -64,9 +64,9 @@ MetricFamily OneGauge(const char* name, const char* help, double v) {
 // cumulative `le` buckets ending in +Inf.  The count is derived from the same
 // bucket reads, so _count always equals the +Inf bucket even while other
 // threads observe concurrently.
-MetricFamily Histogram(const char* name, const char* help, const common::AtomicHistogram& h) {
-  auto f = Family(name, help, MetricType::Histogram);
+ClientMetric HistogramMetric(const common::AtomicHistogram& h, std::vector<ClientMetric::Label> labels = {}) {
   ClientMetric m;
+  m.label = std::move(labels);
   std::uint64_t cumulative = 0;
   for (int i = 0; i < common::AtomicHistogram::kBuckets; ++i) {
     cumulative += h.bucket(i);
@@ -76,7 +76,12 @@ MetricFamily Histogram(const char* name, const char* help, const common::AtomicH
   m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
   m.histogram.sample_count = cumulative;
   m.histogram.sample_sum = h.sum();
-  f.metric.push_back(std::move(m));
+  return m;
+}
+
+MetricFamily Histogram(const char* name, const char* help, const common::AtomicHistogram& h) {
+  auto f = Family(name, help, MetricType::Histogram);
+  f.metric.push_back(HistogramMetric(h));
   return f;
 }
 
@@ -97,15 +102,34 @@ class HubCollector : public prometheus::Collectable {
     per_type("hub_events_consumed_total", "Input events read from Kafka, by event type.", m_.events_consumed);
     per_type("hub_events_processed_total", "Input events whose effects were committed, by event type.",
              m_.events_processed);
+    per_type("hub_events_failed_total",
+             "Input events committed with a failed outcome (e.g. a FAILED execution), by event type; part of "
+             "hub_events_processed_total.",
+             m_.events_failed);
+    {
+      auto f = Family("hub_event_processing_seconds",
+                      "From the start of an event's batch to its commit or dead letter, by event type.",
+                      MetricType::Histogram);
+      for (size_t i = 0; i < m_.event_types.size() && i < m_.event_processing.size(); ++i)
+        f.metric.push_back(HistogramMetric(m_.event_processing[i], {{"type", m_.event_types[i]}}));
+      out.push_back(std::move(f));
+    }
     out.push_back(OneCounter("hub_events_duplicate_total",
                              "Input events whose identity (source, id) was already applied; nothing was done.",
                              Load(m_.events_duplicate)));
     {
-      auto f = Family("hub_events_deadlettered_total", "Events sent to the dead letter topic, by error class.",
+      auto f = Family("hub_events_deadlettered_total",
+                      "Events sent to the dead letter topic, by event type (\"unknown\": not in the catalogue) "
+                      "and error class.",
                       MetricType::Counter);
-      for (size_t i = 0; i < m_.events_deadlettered.size(); ++i)
-        f.metric.push_back(Counter(Load(m_.events_deadlettered[i]),
-                                   {{"class", common::ToString(static_cast<common::ErrorClass>(i))}}));
+      const auto add = [&](size_t slot, const std::string& type) {
+        for (size_t c = 0; c < m_.events_deadlettered[slot].size(); ++c)
+          f.metric.push_back(Counter(Load(m_.events_deadlettered[slot][c]),
+                                     {{"class", common::ToString(static_cast<common::ErrorClass>(c))}, {"type", type}}));
+      };
+      for (size_t i = 0; i < m_.event_types.size() && i < static_cast<size_t>(common::kMaxEventFamilies); ++i)
+        add(i, m_.event_types[i]);
+      add(common::Metrics::kUnknownFamilySlot, "unknown");
       out.push_back(std::move(f));
     }
     out.push_back(OneCounter("hub_retries_total", "Transient failures that led to a retry.", Load(m_.retries)));
@@ -173,6 +197,20 @@ class HubCollector : public prometheus::Collectable {
                            "How long the longest-held partition of this worker has not got past one event (failing, "
                            "retried, or its dead letter not delivered); 0 when every partition moves.",
                            Load(m_.partition_stuck_ms) / 1000.0));
+    {
+      auto f = Family("hub_consumer_lag",
+                      "Messages behind the high watermark, per partition assigned to this worker (sampled every "
+                      "HUB_LAG_INTERVAL_MS; lowered at once as events finish).",
+                      MetricType::Gauge);
+      for (const auto& r : m_.consumer_lag.Rows())
+        f.metric.push_back(Gauge(static_cast<double>(r.lag),
+                                 {{"partition", std::to_string(r.partition)}, {"topic", r.topic}}));
+      out.push_back(std::move(f));
+    }
+    out.push_back(OneGauge("hub_consumer_lag_seconds",
+                           "Age of the oldest event this worker has fetched and not finished (from its Kafka "
+                           "timestamp); 0 when none waits.",
+                           Load(m_.consumer_lag_age_ms) / 1000.0));
     out.push_back(OneCounter("hub_rebalances_total", "Consumer group rebalances seen.", Load(m_.rebalances)));
     out.push_back(OneCounter("hub_outbox_published_total", "Outbox rows published to Kafka.",
                              Load(m_.outbox_published)));

@@ -6,8 +6,13 @@
 // Families (all from common::Metrics unless noted):
 //   hub_events_consumed_total{type}        counter   type = workflow.triggered | order.submitted | integration.webhook
 //   hub_events_processed_total{type}       counter
+//   hub_events_failed_total{type}          counter   committed with a failed outcome
+//   hub_event_processing_seconds{type}     histogram batch start -> commit, per event
 //   hub_events_duplicate_total             counter
-//   hub_events_deadlettered_total{class}   counter   class = common::ToString(ErrorClass)
+//   hub_events_deadlettered_total{type,class} counter class = common::ToString(ErrorClass); type "unknown"
+//                                                    for events not in the catalogue
+//   hub_consumer_lag{topic,partition}      gauge     messages behind the high watermark (assigned partitions)
+//   hub_consumer_lag_seconds               gauge     age of the oldest fetched, unfinished event
 //   hub_deadletters_value_omitted_total    counter
 //   hub_retries_total, hub_batches_total, hub_rebalances_total          counters
 //   hub_batch_size                         summary   events per batch (sum/count only)

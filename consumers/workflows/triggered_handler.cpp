@@ -134,6 +134,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     id.Add(exec_id);
     workflow_id.Add(wf.id);
     status.Add(engine::ToString(result.status));
+    it->outcome_failed = result.status == engine::ExecutionStatus::kFailed;
     started.AddTimestamp(start_us);
     if (parked) {
       completed.AddNull();

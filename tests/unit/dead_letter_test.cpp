@@ -195,8 +195,8 @@ TEST(KafkaDeadLetterSink, PublishesOriginalKeyValueAndHeadersPlusReasonAndCounts
   schema.key = "order-2";
   sink.Send({SampleLetter(), schema});
 
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kSchema)].load(), 1u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 1u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kSchema), 1u);
   std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].key, "order-1");
@@ -217,10 +217,10 @@ TEST(KafkaDeadLetterSink, BrokerThatCannotTakeTheLettersIsATransientError) {
   KafkaDeadLetterSink sink(producer, "hub.deadletter", metrics);
   rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
   EXPECT_THROW(sink.Send({SampleLetter()}), common::TransientError);
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 0u);
   rd_kafka_mock_broker_set_up(kafka.cluster(), 1);
   sink.Send({SampleLetter()});  // the same producer recovers
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 1u);
 }
 
 // A dead-letter sink whose producer takes messages of at most 10,000 bytes.
@@ -258,7 +258,7 @@ TEST(KafkaDeadLetterSink, ALetterTooLargeForTheProducerGoesOutWithoutItsValueAnd
   EXPECT_EQ(slim.headers, DeadLetterHeaders(huge, Slimming::kWithoutValue));
   EXPECT_EQ(AsMap(slim.headers)["hub-value-omitted"], "20000");
   EXPECT_EQ(AsMap(slim.headers)["traceparent"], "00-abc-def-01");  // the original headers stay
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 2u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 2u);
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
 }
 
@@ -307,7 +307,7 @@ TEST(KafkaDeadLetterSink, ALetterWhoseKeyAloneIsTooLargeGoesOutUnderTheKeysSha25
   EXPECT_EQ(h["hub-headers-omitted"], "2");
   EXPECT_EQ(h["hub-error"], "order order-1 not found");
   EXPECT_EQ(h["hub-source-offset"], "123456789012");
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 2u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 2u);
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 1u);
 }
 
@@ -325,7 +325,7 @@ TEST(KafkaDeadLetterSink, ALetterTheProducerCanNeverTakeIsAPermanentFailure) {
   huge.key.assign(20000, 'k');
   huge.reason.assign(kMaxReasonBytes, 'r');
   EXPECT_THROW(sink.Send({huge}), kafka::DeliveryFailed);
-  EXPECT_EQ(metrics.events_deadlettered[static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 0u);
+  EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 0u);
   EXPECT_EQ(metrics.deadletters_value_omitted.load(), 0u);
 }
 

@@ -50,16 +50,59 @@ TEST(MetricsExporter, CountersCarryTheHubPrefixAndTheEventTypeLabel) {
   EXPECT_EQ(Sample(t, "hub_outbox_published_total"), "11");
 }
 
-TEST(MetricsExporter, DeadLettersAreLabelledWithTheErrorClassInEnumOrder) {
+TEST(MetricsExporter, DeadLettersAreLabelledWithTheEventTypeAndTheErrorClassInEnumOrder) {
   common::Metrics m;
-  m.events_deadlettered[static_cast<int>(common::ErrorClass::kSchema)] = 5;
-  m.events_deadlettered[static_cast<int>(common::ErrorClass::kInternal)] = 1;
+  m.event_types = {"workflow.triggered", "order.submitted"};
+  m.events_deadlettered[0][static_cast<int>(common::ErrorClass::kSchema)] = 5;
+  m.events_deadlettered[1][static_cast<int>(common::ErrorClass::kInternal)] = 1;
+  m.events_deadlettered[common::Metrics::FamilySlot(-1)][static_cast<int>(common::ErrorClass::kSchema)] = 2;
   MetricsExporter exp(m, false);
   const std::string t = exp.MetricsText();
-  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="schema"})"), "5");
-  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="internal"})"), "1");
+  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="schema",type="workflow.triggered"})"), "5");
+  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="internal",type="order.submitted"})"), "1");
+  EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="schema",type="unknown"})"), "2");
   for (const char* c : {"not_found", "tenant", "signature", "step"})
-    EXPECT_EQ(Sample(t, std::string(R"(hub_events_deadlettered_total{class=")") + c + "\"}"), "0") << c;
+    EXPECT_EQ(Sample(t, std::string(R"(hub_events_deadlettered_total{class=")") + c + R"(",type="workflow.triggered"})"),
+              "0") << c;
+  EXPECT_EQ(m.DeadLettered(common::ErrorClass::kSchema), 7u);
+}
+
+TEST(MetricsExporter, EveryFamilyReportsProcessedFailedDeadLetteredAndDurationUnderTheTypeLabel) {
+  common::Metrics m;
+  m.event_types = {"workflow.triggered", "order.submitted", "integration.webhook"};
+  m.events_processed[2] = 4;
+  m.events_failed[2] = 1;
+  m.event_processing[2].Observe(0.003);
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+  for (const std::string type : {"workflow.triggered", "order.submitted", "integration.webhook"}) {
+    const bool webhook = type == "integration.webhook";
+    const std::string sel = "{type=\"" + type + "\"}";
+    EXPECT_EQ(Sample(t, "hub_events_processed_total" + sel), webhook ? "4" : "0") << type;
+    EXPECT_EQ(Sample(t, "hub_events_failed_total" + sel), webhook ? "1" : "0") << type;
+    EXPECT_EQ(Sample(t, "hub_event_processing_seconds_count" + sel), webhook ? "1" : "0") << type;
+    EXPECT_EQ(Sample(t, R"(hub_event_processing_seconds_bucket{type=")" + type + R"(",le="0.005"})"),
+              webhook ? "1" : "0") << type;
+    EXPECT_EQ(Sample(t, R"(hub_events_deadlettered_total{class="schema",type=")" + type + "\"}"), "0") << type;
+  }
+}
+
+TEST(MetricsExporter, ConsumerLagHasOneSeriesPerSampledAssignedPartition) {
+  common::Metrics m;
+  m.consumer_lag.Assigned("hub.workflow.triggered", 0);
+  m.consumer_lag.Assigned("hub.workflow.triggered", 1);
+  m.consumer_lag.Assigned("hub.workflow.triggered", 2);  // not sampled yet: no series
+  for (const auto& p : m.consumer_lag.Probes())
+    if (p.partition < 2) m.consumer_lag.Sampled(p, 10, 3);
+  m.consumer_lag.Processed("hub.workflow.triggered", 1, 10);
+  m.consumer_lag_age_ms = 2500;
+  MetricsExporter exp(m, false);
+  const std::string t = exp.MetricsText();
+  EXPECT_THAT(t, HasSubstr("# TYPE hub_consumer_lag gauge"));
+  EXPECT_EQ(Sample(t, R"(hub_consumer_lag{partition="0",topic="hub.workflow.triggered"})"), "7");
+  EXPECT_EQ(Sample(t, R"(hub_consumer_lag{partition="1",topic="hub.workflow.triggered"})"), "0");
+  EXPECT_THAT(t, Not(HasSubstr(R"(hub_consumer_lag{partition="2")")));
+  EXPECT_EQ(Sample(t, "hub_consumer_lag_seconds"), "2.5");
 }
 
 TEST(MetricsExporter, HistogramBucketsAreCumulativeAndEndWithInf) {

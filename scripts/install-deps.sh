@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what hubworker needs to build and test on Debian 12,
-# plus `prometheus` for promtool and clang (libFuzzer) for scripts/fuzz.sh.  Quick no-op when everything is present;
-# `apt-get update` runs only when something is missing.  As root, or via sudo.
+# plus `prometheus` (the server for the end-to-end test, and promtool), clang
+# (libFuzzer) for scripts/fuzz.sh, and python3-yaml (the checks of
+# deploy/compose and the KEDA ScaledObject).  Quick no-op when everything is
+# present; `apt-get update` runs only when something is missing.  As root, or
+# via sudo.
 set -euo pipefail
 
 packages=(
@@ -9,7 +12,7 @@ packages=(
   librdkafka-dev libpqxx-dev libpq-dev rapidjson-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libboost-dev libboost-system-dev
   libboost-program-options-dev libssl-dev postgresql-15 kcat curl
-  prometheus clang-14 libclang-rt-14-dev
+  prometheus clang-14 libclang-rt-14-dev python3 python3-yaml
 )
 
 missing=()

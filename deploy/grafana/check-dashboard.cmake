@@ -1,6 +1,7 @@
 # Checks hubworker-dashboard.json: valid JSON, every panel has queries, and
 # every query is valid PromQL (written into a throw-away rules file for
-# `promtool check rules`, with Grafana's variables replaced).
+# `promtool check rules`, with Grafana's variables replaced; a variable it
+# does not know fails the check).
 #   cmake -DDASHBOARD=hubworker-dashboard.json -DPROMTOOL=promtool -DOUT=/tmp/x.yml -P check-dashboard.cmake
 # Run by tests/deploy (ctest -L unit).
 foreach(v DASHBOARD PROMTOOL OUT)
@@ -33,7 +34,12 @@ foreach(i RANGE ${last})
     string(JSON expr GET "${json}" panels ${i} targets ${j} expr)
     string(REPLACE "$__rate_interval" "5m" expr "${expr}")
     string(REPLACE "$instance" ".*" expr "${expr}")
+    string(REPLACE "$type" ".*" expr "${expr}")
     string(REPLACE "\n" " " expr "${expr}")
+    string(FIND "${expr}" "$" dollar)
+    if(NOT dollar EQUAL -1)
+      message(FATAL_ERROR "panel '${title}': a variable this check does not know: ${expr}")
+    endif()
     math(EXPR count "${count} + 1")
     string(APPEND rules "      - record: dashboard:query_${count}\n        expr: |\n          ${expr}\n")
   endforeach()

@@ -312,6 +312,11 @@ TEST_F(PoisonLaneTest, HostileWorkflowsFailTheirExecutionsAtOnceAndTheBatchIsApp
   // completion event in the outbox.
   EXPECT_EQ(Scalar("SELECT count(*) FROM notifications"), 2);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE topic = 'hub.workflow.completed'"), 6);
+  // The family's health: six applied, four of them FAILED executions, each
+  // with its processing time.
+  EXPECT_EQ(metrics_.events_processed[0].load(), 6u);
+  EXPECT_EQ(metrics_.events_failed[0].load(), 4u);
+  EXPECT_EQ(metrics_.event_processing[0].count(), 6u);
 }
 
 // A connection that breaks every time one event is applied (the server cannot

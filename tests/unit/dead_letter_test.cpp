@@ -193,10 +193,15 @@ TEST(KafkaDeadLetterSink, PublishesOriginalKeyValueAndHeadersPlusReasonAndCounts
   DeadLetter schema = SampleLetter();
   schema.error_class = common::ErrorClass::kSchema;
   schema.key = "order-2";
+  schema.family = 1;
   sink.Send({SampleLetter(), schema});
 
   EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kNotFound), 1u);
   EXPECT_EQ(metrics.DeadLettered(common::ErrorClass::kSchema), 1u);
+  // By family too: the sample letter's type is not in the catalogue.
+  EXPECT_EQ(metrics.events_deadlettered[1][static_cast<size_t>(common::ErrorClass::kSchema)].load(), 1u);
+  EXPECT_EQ(metrics.events_deadlettered[common::Metrics::kUnknownFamilySlot]
+                                       [static_cast<size_t>(common::ErrorClass::kNotFound)].load(), 1u);
   std::vector<Read> got = ReadMessages(kafka.bootstraps(), "hub.deadletter", 2);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].key, "order-1");

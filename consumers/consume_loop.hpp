@@ -11,8 +11,11 @@
 // finished and committed before they are given up), retries of transient
 // failures per partition (pause, seek back, resume after an exponential
 // backoff with jitter; dead letter after the last attempt), backpressure
-// (partitions paused while too many events are in flight), and the graceful
-// stop (stop fetching, finish in flight, commit, leave the group).
+// (partitions paused while too many events are in flight), the graceful
+// stop (stop fetching, finish in flight, commit, leave the group), and the
+// lag of the partitions it owns: which they are and how far each is
+// processed (hub_consumer_lag, with the watermarks of its LagSampler), and
+// the age of the oldest fetched, unfinished event (hub_consumer_lag_seconds).
 #include <atomic>
 #include <chrono>
 #include <deque>

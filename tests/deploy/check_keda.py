@@ -13,6 +13,14 @@ partitions = topic_partitions()
 if so.get("apiVersion") != "keda.sh/v1alpha1" or so.get("kind") != "ScaledObject":
     fail("not a keda.sh/v1alpha1 ScaledObject")
 spec = so.get("spec", {})
+# Field names KEDA 2.x knows (a misspelt one is silently ignored by the cluster).
+SPEC_KEYS = {"scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "idleReplicaCount",
+             "minReplicaCount", "maxReplicaCount", "fallback", "advanced", "triggers"}
+KAFKA_KEYS = {"bootstrapServers", "consumerGroup", "topic", "lagThreshold", "activationLagThreshold",
+              "offsetResetPolicy", "allowIdleConsumers", "scaleToZeroOnInvalidOffset", "excludePersistentLag",
+              "version", "partitionLimitation", "limitToPartitionsWithLag", "sasl", "tls", "unsafeSsl"}
+for k in set(spec) - SPEC_KEYS:
+    fail(f"spec.{k}: not a ScaledObject field")
 ref = spec.get("scaleTargetRef", {})
 if ref.get("kind", "Deployment") != "Deployment" or ref.get("name") != deployment["metadata"]["name"]:
     fail(f"scaleTargetRef {ref} is not the Deployment {deployment['metadata']['name']}")
@@ -29,6 +37,8 @@ for t in triggers:
         fail(f"trigger {t.get('type')}: expected kafka")
         continue
     topics.add(md.get("topic"))
+    for k in set(md) - KAFKA_KEYS:
+        fail(f"trigger {md.get('topic')}: {k} is not a Kafka scaler parameter")
     if md.get("consumerGroup") != cm["HUB_KAFKA_GROUP"]:
         fail(f"trigger {md.get('topic')}: consumerGroup {md.get('consumerGroup')} is not HUB_KAFKA_GROUP")
     if md.get("bootstrapServers") != cm["HUB_KAFKA_BROKERS"]:

@@ -1,9 +1,11 @@
-# Checks hubworker-dashboard.json: valid JSON, every panel has queries, and
+# Checks hubworker-dashboard.json: valid JSON, every panel has queries, a row
+# repeats over the event family (`type`), and
 # every query is valid PromQL (written into a throw-away rules file for
 # `promtool check rules`, with Grafana's variables replaced; a variable it
 # does not know fails the check).
 #   cmake -DDASHBOARD=hubworker-dashboard.json -DPROMTOOL=promtool -DOUT=/tmp/x.yml -P check-dashboard.cmake
 # Run by tests/deploy (ctest -L unit).
+cmake_policy(SET CMP0054 NEW)  # "type" in if() is the string, not the variable
 foreach(v DASHBOARD PROMTOOL OUT)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "check-dashboard.cmake: -D${v}=... is required")
@@ -23,6 +25,10 @@ foreach(i RANGE ${last})
   string(JSON type GET "${json}" panels ${i} type)
   string(JSON title GET "${json}" panels ${i} title)
   if(type STREQUAL "row")
+    string(JSON repeat ERROR_VARIABLE err GET "${json}" panels ${i} repeat)
+    if(NOT err AND repeat STREQUAL "type")
+      set(per_family_row "${title}")
+    endif()
     continue()
   endif()
   string(JSON ntargets ERROR_VARIABLE err LENGTH "${json}" panels ${i} targets)
@@ -44,6 +50,11 @@ foreach(i RANGE ${last})
     string(APPEND rules "      - record: dashboard:query_${count}\n        expr: |\n          ${expr}\n")
   endforeach()
 endforeach()
+# A family added to the catalogue must get its panels without dashboard
+# work: one row repeated over the `type` label of the per-family series.
+if(NOT DEFINED per_family_row)
+  message(FATAL_ERROR "no row repeated over the variable 'type' (the per-family panels)")
+endif()
 file(WRITE "${OUT}" "${rules}")
 execute_process(COMMAND "${PROMTOOL}" check rules "${OUT}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(NOT rc EQUAL 0)

@@ -33,11 +33,16 @@ for line in lines:
         copied.add(src.rstrip("/"))
 
 cmake = (ROOT / "CMakeLists.txt").read_text()
+def is_copied(folder):
+    parts = folder.split("/")
+    return any("/".join(parts[:i]) in copied for i in range(1, len(parts) + 1))
+
+
 for folder in re.findall(r"^hub_library\(\s*\S+\s+(\S+)", cmake, re.M):
-    if folder not in copied:
+    if not is_copied(folder):
         fail(f"Dockerfile: source folder {folder}/ (CMakeLists.txt hub_library) is not copied into the build")
 for folder in re.findall(r"^add_subdirectory\((\S+)\)", cmake, re.M):
-    if folder.split("/")[0] not in copied:
+    if not is_copied(folder):
         fail(f"Dockerfile: {folder}/ (CMakeLists.txt add_subdirectory) is not copied into the build")
 
 addr = re.search(r"^ENV HUB_HTTP_ADDR=\S+:(\d+)$", "\n".join(lines), re.M)

@@ -79,6 +79,7 @@ void OutboxBatch::Clear() {
   payload_.Clear();
   headers_.Clear();
   pending_.bytes.clear();
+  pending_.log_lines.clear();
   pending_.rows.clear();
 }
 

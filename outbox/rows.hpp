@@ -30,6 +30,9 @@ struct OutboxRow {
 struct CommittedOutbox {
   std::string bytes;
   std::vector<OutboxRow> rows;
+  // Log records of what the transaction finished (e.g. one line per
+  // execution), formatted by the handlers and written once it committed.
+  std::string log_lines;
 
   std::string_view topic(const OutboxRow& r) const { return {bytes.data() + r.topic_at, r.topic_len}; }
   std::string_view key(const OutboxRow& r) const { return {bytes.data() + r.key_at, r.key_len}; }
@@ -46,6 +49,8 @@ class OutboxBatch {
   void Add(std::string_view topic, std::string_view key, std::string_view payload,
            std::string_view headers_json = "{}");
   size_t size() const { return pending_.rows.size(); }
+  // Where handlers append the log records to write after the commit.
+  std::string& log_lines() { return pending_.log_lines; }
   // INSERT inside `txn`, recording each row's (shard, id); with `notify`, also
   // pg_notify so that the relays wake up (when nobody publishes from memory).
   // No-op when empty.

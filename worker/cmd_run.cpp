@@ -27,7 +27,6 @@
 #include "worker/catalogue.hpp"
 #include "worker/commands.hpp"
 #include "worker/embedded_broker.hpp"
-#include "worker/execution_log.hpp"
 #include "worker/health_probe.hpp"
 #include "worker/http_server.hpp"
 #include "worker/metrics_exporter.hpp"
@@ -175,9 +174,8 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.deps.limits.max_nodes = s.max_nodes_executed;
   co.deps.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
   co.clock = &clock;
-  const std::string completed_topic = s.topic_prefix + "workflow.completed";
-  co.on_outbox_committed = [&publisher, &completed_topic](outbox::CommittedOutbox&& rows) {
-    LogFinishedExecutions(rows, completed_topic);
+  co.on_outbox_committed = [&publisher](outbox::CommittedOutbox&& rows) {
+    if (!rows.log_lines.empty()) common::WriteLog(rows.log_lines);  // one line per finished execution
     publisher.Submit(std::move(rows));
   };
   // Bounded: with the broker unreachable the rebalance goes on after 5 s (the

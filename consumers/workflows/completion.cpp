@@ -1,6 +1,9 @@
 #include "consumers/workflows/completion.hpp"
 
+#include <cstdio>
+
 #include "common/json_text.hpp"
+#include "common/log.hpp"
 
 namespace hub::workflows {
 
@@ -36,6 +39,24 @@ void MarkReplay(engine::ExecutionResult& result, std::string_view replay_of) {
     common::AppendJsonString(n.metadata_json, replay_of);
     n.metadata_json += '}';
   }
+}
+
+void AppendFinishedLog(std::string& out, std::string_view ts, const engine::WorkflowCompleted& ev,
+                       const engine::ExecutionResult& result) {
+  char duration[24], nodes[24];
+  const int d = std::snprintf(duration, sizeof duration, "%lld", static_cast<long long>(ev.duration_ms));
+  const int n = std::snprintf(nodes, sizeof nodes, "%d", result.nodes_executed);
+  // "00-<trace id>-<span id>-01" -> the trace id.
+  const std::string_view trace = ev.traceparent.size() >= 35 ? ev.traceparent.substr(3, 32) : std::string_view();
+  common::AppendLogRecord(out, common::LogLevel::kInfo, ts, "execution finished",
+                          {{"execution", ev.execution_id},
+                           {"workflow", ev.workflow_id},
+                           {"organization", ev.organization_id},
+                           {"status", engine::ToString(result.status)},
+                           {"duration_ms", std::string_view(duration, static_cast<size_t>(d))},
+                           {"nodes", std::string_view(nodes, static_cast<size_t>(n))},
+                           {"trace_id", trace},
+                           {"error", result.error}});
 }
 
 }  // namespace hub::workflows

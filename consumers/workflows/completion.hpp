@@ -20,4 +20,12 @@ std::string CompletionWithin(engine::WorkflowCompleted ev, engine::ExecutionResu
 // (WorkflowCompleted::replay_of).  No-op when `replay_of` is empty.
 void MarkReplay(engine::ExecutionResult& result, std::string_view replay_of);
 
+// Appends the "execution finished" log record (execution, workflow,
+// organization, status, duration_ms, nodes, trace_id, error) of a finished
+// execution to `out`: built where the completion is, from what is in memory,
+// and written after the commit (CommittedOutbox::log_lines).  `ts` is the
+// round's timestamp (common::LogTimestamp).
+void AppendFinishedLog(std::string& out, std::string_view ts, const engine::WorkflowCompleted& ev,
+                       const engine::ExecutionResult& result);
+
 }  // namespace hub::workflows

@@ -259,6 +259,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
   PgArray r_exec(PgElement::kText), r_node(PgElement::kText), r_due(PgElement::kTimestamptz),
       r_calls(PgElement::kInt4);
   size_t resumed = 0, parked_again = 0;
+  std::string log_ts;  // of the "execution finished" lines of this round
   std::vector<std::pair<size_t, size_t>> finished;  // (type, outcome) of each step settled here
   for (auto& [org, items] : by_org) {
     store::SetTenant(txn, org);
@@ -405,6 +406,10 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       ev.now_unix_us = now_us;
       ev.replay_of = e.replay_of;
       e.completion = CompletionWithin(ev, result, options_.max_event_bytes);  // may fail it (too large)
+      if (common::LogEnabled(common::LogLevel::kInfo)) {
+        if (log_ts.empty()) log_ts = common::LogTimestamp();
+        AppendFinishedLog(outbox_.log_lines(), log_ts, ev, result);
+      }
       e.duration_ms = ev.duration_ms;
       e.status = engine::ToString(result.status);
       e.logs = std::move(result.logs_json);

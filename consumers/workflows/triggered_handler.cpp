@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "common/ids.hpp"
+#include "common/log.hpp"
 #include "consumers/workflows/notification_rows.hpp"
 #include "consumers/workflows/completion.hpp"
 #include "engine/cloud_event.hpp"
@@ -89,6 +90,9 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
     int64_t last_us = 0;
   };
   std::map<std::string, Counter> counters;
+  // One "execution finished" line per execution, written after the commit.
+  const bool log_finished = common::LogEnabled(common::LogLevel::kInfo);
+  const std::string log_ts = log_finished ? common::LogTimestamp() : std::string();
   engine::ExecutionResult result;
   PgArray replay_ids(PgElement::kText), replay_of(PgElement::kText);  // replay --reprocess only
 
@@ -130,6 +134,7 @@ void WorkflowTriggeredHandler::Apply(pqxx::transaction_base& txn, const std::str
       replay_of.Add(it->replay_of);
     }
     std::string completion = parked ? std::string() : CompletionWithin(ev, result, max_event_bytes_);
+    if (log_finished && !parked) AppendFinishedLog(outbox.log_lines(), log_ts, ev, result);
 
     id.Add(exec_id);
     workflow_id.Add(wf.id);

@@ -102,7 +102,9 @@ TEST(HttpNode, AFailedCallFailsTheExecutionAtItsNode) {
 TEST(HttpNode, AMissingNodeOutputPathIsAnErrorThatNamesIt) {
   auto wf = CallWorkflow(kCall);
   Exec parked(*wf);
-  const ResumePoint p = After(parked.result, HttpNodeOutput(HttpResponse{200, {}, R"({"other":1})"}));
+  // Named: the resume point only views it.
+  const std::string response = HttpNodeOutput(HttpResponse{200, {}, R"({"other":1})"});
+  const ResumePoint p = After(parked.result, response);
   Exec done(*wf, &p);
   EXPECT_EQ(done.result.status, ExecutionStatus::kFailed);
   EXPECT_NE(done.result.error.find("template path 'nodes.call.output.body.greeting' does not exist"),

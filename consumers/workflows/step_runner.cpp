@@ -382,42 +382,37 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       ++resumed;
       e.changed = true;
       if (result.status == engine::ExecutionStatus::kRunning) {
-        e.status = engine::ToString(result.status);
-        e.logs = std::move(result.logs_json);
-        e.nodes_executed = result.nodes_executed;
-        e.output = std::move(result.output_json);
         e.node_outputs = std::move(result.nodes_json);
         e.has_node_outputs = true;
         e.waiting_at = std::move(result.waiting_at);
         if (e.trigger_text.empty()) e.trigger_text = c->trigger_text;
         for (auto& p : result.parked) e.parked.push_back(std::move(p));
-        for (auto& n : result.notifications) e.notifications.push_back(std::move(n));
-        continue;
+      } else {
+        engine::WorkflowCompleted ev;
+        ev.organization_id = org;
+        ev.workflow_id = e.workflow_id;
+        ev.execution_id = c->execution_id;
+        ev.duration_ms = (now_us - e.started_us) / 1000;
+        ev.trigger_event_id = StringAt(trigger, "id");
+        ev.trigger_time = StringAt(trigger, "time");
+        ev.correlation_id = data ? StringAt(*data, "correlationId") : std::string_view();
+        ev.traceparent = StringAt(trigger, "traceparent");
+        ev.now_unix_us = now_us;
+        ev.replay_of = e.replay_of;
+        e.completion = CompletionWithin(ev, result, options_.max_event_bytes);  // may fail it (too large)
+        if (common::LogEnabled(common::LogLevel::kInfo)) {
+          if (log_ts.empty()) log_ts = common::LogTimestamp();
+          AppendFinishedLog(outbox_.log_lines(), log_ts, ev, result);
+        }
+        e.duration_ms = ev.duration_ms;
+        e.error = std::move(result.error);
+        e.ended = true;
+        e.parked.clear();  // nothing it parked waits any more
       }
-      engine::WorkflowCompleted ev;
-      ev.organization_id = org;
-      ev.workflow_id = e.workflow_id;
-      ev.execution_id = c->execution_id;
-      ev.duration_ms = (now_us - e.started_us) / 1000;
-      ev.trigger_event_id = StringAt(trigger, "id");
-      ev.trigger_time = StringAt(trigger, "time");
-      ev.correlation_id = data ? StringAt(*data, "correlationId") : std::string_view();
-      ev.traceparent = StringAt(trigger, "traceparent");
-      ev.now_unix_us = now_us;
-      ev.replay_of = e.replay_of;
-      e.completion = CompletionWithin(ev, result, options_.max_event_bytes);  // may fail it (too large)
-      if (common::LogEnabled(common::LogLevel::kInfo)) {
-        if (log_ts.empty()) log_ts = common::LogTimestamp();
-        AppendFinishedLog(outbox_.log_lines(), log_ts, ev, result);
-      }
-      e.duration_ms = ev.duration_ms;
       e.status = engine::ToString(result.status);
       e.logs = std::move(result.logs_json);
       e.nodes_executed = result.nodes_executed;
       e.output = std::move(result.output_json);
-      e.error = std::move(result.error);
-      e.ended = true;
-      e.parked.clear();  // nothing it parked waits any more
       for (auto& n : result.notifications) e.notifications.push_back(std::move(n));
     }
 

@@ -30,14 +30,19 @@ export HUB_LOG_FORMAT=text           # people read this; production keeps json
 # Durable settings (the defaults): this is the real thing, not a test cluster.
 ADMIN_URL=$(bash scripts/pg.sh start "$STATE/pg-run" | tail -n 1)
 PORT=${ADMIN_URL##*:}; PORT=${PORT%%/*}
-# The worker's role: owns the tables, but is neither superuser nor BYPASSRLS,
-# so row-level security applies to it (FORCE ROW LEVEL SECURITY).
+# Two roles, neither superuser nor BYPASSRLS: hub owns the schema (migrate,
+# the demo's seeding, `workflow apply` and the other tools), hub_worker runs the
+# worker with only the row access the migrations grant it, so it can neither
+# change the schema nor escape row-level security.
 psql -X -q "$ADMIN_URL" -v ON_ERROR_STOP=1 <<'SQL'
 SELECT 'CREATE ROLE hub LOGIN PASSWORD ''hub'' NOSUPERUSER NOBYPASSRLS'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub') \gexec
+SELECT 'CREATE ROLE hub_worker LOGIN PASSWORD ''hub_worker'' NOSUPERUSER NOBYPASSRLS'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub_worker') \gexec
 SELECT 'CREATE DATABASE hub OWNER hub' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'hub') \gexec
 SQL
 export HUB_DATABASE_URL="postgresql://hub:hub@127.0.0.1:${PORT}/hub"
+WORKER_DATABASE_URL="postgresql://hub_worker:hub_worker@127.0.0.1:${PORT}/hub"
 export HUB_KAFKA_BROKERS=""          # empty: `run` starts the embedded broker in-process
 export HUB_HTTP_ADDR="${HUB_HTTP_ADDR:-127.0.0.1:9464}"
 export HUB_FETCH_WAIT_MS=5           # the embedded broker answers empty fetches only after this wait
@@ -52,7 +57,7 @@ ENDPOINT=""
 for _ in $(seq 1 100); do ENDPOINT=$(head -n 1 "$RUN/endpoint.out" 2>/dev/null || true); [[ -n "$ENDPOINT" ]] && break; sleep 0.1; done
 
 LOG=$RUN/worker.log
-"$BIN" run >"$LOG" 2>&1 &
+HUB_DATABASE_URL="$WORKER_DATABASE_URL" "$BIN" run >"$LOG" 2>&1 &
 WORKER=$!
 cleanup() {
   kill -TERM "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null || true
@@ -77,6 +82,8 @@ export HUB_KAFKA_BROKERS="$BROKERS"
 # The running demo's settings, for commands in another terminal.
 cat >"$RUN/env" <<EOF
 # Written by scripts/run.sh: the settings of the running demo.  source $RUN/env
+# HUB_DATABASE_URL is the schema owner's, for the tools (workflow apply, trigger,
+# watch, dlq, replay); the worker itself runs as $WORKER_DATABASE_URL.
 export HUB_DATABASE_URL='$HUB_DATABASE_URL'
 export HUB_KAFKA_BROKERS='$BROKERS'
 export HUB_LOG_FORMAT=text

@@ -4,33 +4,12 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "store/migrator.hpp"
 #include "worker/commands.hpp"
 
 namespace hub::worker {
-namespace {
-
-// The tables belong to the role that created them.  A superuser (or BYPASSRLS
-// role) cannot run the worker, and the worker's role may not use tables it
-// neither owns nor was granted: say so now, not at `run`.
-void WarnWhenRoleBypassesRowSecurity(const std::string& url) {
-  pqxx::connection conn(url);
-  pqxx::nontransaction q(conn);
-  const auto r = q.exec("SELECT rolsuper OR rolbypassrls, current_user FROM pg_roles WHERE rolname = current_user");
-  if (r.empty() || !r[0][0].as<bool>()) return;
-  const std::string me = r[0][1].as<std::string>();
-  common::LogWarn("migrated as a role that bypasses row-level security; the worker cannot run as it, and the tables "
-                  "belong to it: run `hubworker migrate` as the worker's role instead, or give each table to that role "
-                  "(ALTER TABLE ... OWNER TO <worker role>; README, \"Run against your own Kafka and PostgreSQL\")",
-                  {{"role", me}});
-}
-
-}  // namespace
-
 int MigrateCommand(const Settings& s, const std::vector<std::string>& args) {
   std::string dir;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -53,7 +32,6 @@ int MigrateCommand(const Settings& s, const std::vector<std::string>& args) {
   try {
     store::MigrationReport r = store::ApplyMigrations(s.database_url, dir);
     common::LogInfo("migrations done", {{"applied", r.applied}, {"already_applied", r.already}, {"dir", dir}});
-    WarnWhenRoleBypassesRowSecurity(s.database_url);
     return 0;
   } catch (const std::exception& e) {
     common::LogError("migration failed", {{"database", where}, {"dir", dir}, {"error", e.what()}});

@@ -35,6 +35,18 @@
 namespace hub::worker {
 namespace {
 
+// The worker needs only row access (migration 0026 grants it to hub_worker).
+// A role that owns the tables could also change or drop them, and row-level
+// security binds it only because the tables FORCE it: run, but say so.
+void WarnWhenRoleOwnsTables(pqxx::nontransaction& q) {
+  const auto r = q.exec(
+      "SELECT count(*), current_user FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user");
+  if (r.empty() || r[0][0].as<long>() == 0) return;
+  common::LogWarn("the worker's database role owns the tables; run it as hub_worker (or a member of it), which may "
+                  "only read and write rows, and keep the owner for `hubworker migrate`",
+                  {{"role", r[0][1].as<std::string>()}, {"tables_owned", r[0][0].as<long>()}});
+}
+
 // Start-up check: the database is reachable and its role cannot bypass RLS.
 // Retries for a while so that pods starting together with the database wait;
 // a stop signal ends the wait (returns false).  What waiting cannot fix (a
@@ -50,14 +62,14 @@ bool CheckDatabase(const std::string& url) {
       try {
         q.exec("SELECT 1 FROM schema_migrations LIMIT 1");
       } catch (const pqxx::insufficient_privilege&) {
-        const auto owner = q.exec("SELECT tableowner, current_user FROM pg_tables WHERE tablename = 'schema_migrations'");
-        const std::string who = owner.empty() ? "<owner>" : owner[0][0].as<std::string>();
-        const std::string me = owner.empty() ? "<worker role>" : owner[0][1].as<std::string>();
-        throw common::ConfigError("the tables belong to the role " + who + ", so the role " + me +
-                                  " may not use them (permission denied for table schema_migrations): run "
-                                  "`hubworker migrate` as the worker's role, or give each table to it (ALTER TABLE ... "
-                                  "OWNER TO " + me + "; README, \"Run against your own Kafka and PostgreSQL\")");
+        const std::string me = q.exec1("SELECT current_user")[0].as<std::string>();
+        throw common::ConfigError("the role " + me +
+                                  " has no access to the worker's tables (permission denied for table "
+                                  "schema_migrations): connect as hub_worker, or make this role a member of it "
+                                  "(GRANT hub_worker TO " + me + "); `hubworker migrate` grants hub_worker what the "
+                                  "worker needs (README, \"Run against your own Kafka and PostgreSQL\")");
       }
+      WarnWhenRoleOwnsTables(q);
       return true;
     } catch (const pqxx::broken_connection& e) {
       if (const std::string fix = store::ConnectFailureFix(e.what()); !fix.empty()) throw common::ConfigError(fix);

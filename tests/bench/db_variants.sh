@@ -54,6 +54,8 @@ PG_PID=$(head -n 1 "$PGDIR/postmaster.pid")
 psql -X -q "$ADMIN_URL" -v ON_ERROR_STOP=1 <<'SQL'
 SELECT 'CREATE ROLE hub LOGIN PASSWORD ''hub'' NOSUPERUSER NOBYPASSRLS'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub') \gexec
+SELECT 'CREATE ROLE hub_worker LOGIN PASSWORD ''hub_worker'' NOSUPERUSER NOBYPASSRLS'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub_worker') \gexec
 SQL
 DB=hub_dbvariants
 HUB_URL="postgresql://hub:hub@127.0.0.1:${PORT}/$DB"

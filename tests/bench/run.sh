@@ -179,8 +179,11 @@ PG_PID=$(head -n 1 "$PGDIR/postmaster.pid")
 psql -X -q "$ADMIN_URL" -v ON_ERROR_STOP=1 <<'SQL'
 SELECT 'CREATE ROLE hub LOGIN PASSWORD ''hub'' NOSUPERUSER NOBYPASSRLS'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub') \gexec
+SELECT 'CREATE ROLE hub_worker LOGIN PASSWORD ''hub_worker'' NOSUPERUSER NOBYPASSRLS'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub_worker') \gexec
 SQL
-HUB_URL="postgresql://hub:hub@127.0.0.1:${PORT}/hub_bench"
+HUB_URL="postgresql://hub:hub@127.0.0.1:${PORT}/hub_bench"           # the owner: migrate, seed, counts
+WORKER_URL="postgresql://hub_worker:hub_worker@127.0.0.1:${PORT}/hub_bench"  # the workers, as in production
 DB_ADMIN_URL="postgresql://postgres@127.0.0.1:${PORT}/hub_bench"
 
 fresh_db() {
@@ -282,7 +285,7 @@ start_workers() {  # dir count
   local dir=$1 count=$2 i
   WORKER_PIDS=()
   for ((i = 1; i <= count; i++)); do
-    HUB_DATABASE_URL="$HUB_URL" HUB_KAFKA_BROKERS="$BROKERS" HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS HUB_HTTP_ADDR=127.0.0.1:0 \
+    HUB_DATABASE_URL="$WORKER_URL" HUB_KAFKA_BROKERS="$BROKERS" HUB_FETCH_WAIT_MS=$FETCH_WAIT_MS HUB_HTTP_ADDR=127.0.0.1:0 \
       HUB_SESSION_TIMEOUT_MS=${HUB_SESSION_TIMEOUT_MS:-6000} HUB_LOG_FORMAT=json HUB_SHUTDOWN_TIMEOUT=30 \
       "$BIN" run >"$dir/worker-$i.log" 2>&1 &
     WORKER_PIDS+=($!)

@@ -97,17 +97,28 @@ if tenv.get("BOOTSTRAP") != bootstrap:
 if not tenv.get("KAFKA_TOPICS", "").startswith("/opt/kafka/bin/"):
     fail("kafka-topics: KAFKA_TOPICS must be the image's /opt/kafka/bin/kafka-topics.sh")
 
-# PostgreSQL: the worker's role from the init script, as in HUB_DATABASE_URL.
+# PostgreSQL: the roles of the init script, as in HUB_DATABASE_URL: migrate as
+# the database's owner, the workers as another role (row access only).
 init = mounts.get(("postgres", "/docker-entrypoint-initdb.d/10-hub.sql"))
 url_re = re.compile(r"postgresql://(\w+):(\w+)@postgres:5432/(\w+)$")
+roles = {}
 for name in ["migrate", "worker"]:
     url = services.get(name, {}).get("environment", {}).get("HUB_DATABASE_URL", "")
     m = url_re.match(url)
     if not m:
         fail(f"{name}: HUB_DATABASE_URL {url} does not point at postgres:5432")
-    elif init is None or f"CREATE ROLE {m.group(1)} LOGIN PASSWORD '{m.group(2)}' NOSUPERUSER NOBYPASSRLS" not in init.read_text() \
-            or f"CREATE DATABASE {m.group(3)} OWNER {m.group(1)}" not in init.read_text():
-        fail(f"{name}: role/database of HUB_DATABASE_URL are not created (NOSUPERUSER NOBYPASSRLS) by postgres-init.sql")
+        continue
+    roles[name] = m
+    if init is None or f"CREATE ROLE {m.group(1)} LOGIN PASSWORD '{m.group(2)}' NOSUPERUSER NOBYPASSRLS" not in init.read_text():
+        fail(f"{name}: the role of HUB_DATABASE_URL is not created (NOSUPERUSER NOBYPASSRLS) by postgres-init.sql")
+if "migrate" in roles and "worker" in roles:
+    owner, worker = roles["migrate"], roles["worker"]
+    if init is not None and f"CREATE DATABASE {owner.group(3)} OWNER {owner.group(1)}" not in init.read_text():
+        fail("migrate: its role does not own the database in postgres-init.sql")
+    if worker.group(1) != "hub_worker" or worker.group(1) == owner.group(1):
+        fail("worker: must run as hub_worker (the role migrations grant row access), not as the schema owner")
+    if worker.group(3) != owner.group(3):
+        fail("worker and migrate name different databases")
 
 # Workers: brokers, listening port, started after migrate and the topics.
 w = services.get("worker", {})

@@ -21,7 +21,7 @@ TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
   auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1"}});
   TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
   ChildProcess demo(HUB_BINARY, {"demo", "--events", "5", "--endpoint", endpoint.url("/customer")},
-                    {{"HUB_DATABASE_URL", db_->url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()}});
+                    {{"HUB_DATABASE_URL", db_->owner_url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()}});  // seeding: the owner
   const auto rc = demo.WaitExit(60s);
   ASSERT_TRUE(rc.has_value()) << demo.StderrText();
   ASSERT_EQ(*rc, 0) << demo.StderrText();

@@ -45,14 +45,14 @@ class Newcomer : public testing::PipelineFixture {
  protected:
   void SetUp() override {
     PipelineFixture::SetUp();
-    worker::SeedOrganization(db_->url(), worker::SeedOptions{});  // org_demo, as `hubworker demo` seeds it
+    worker::SeedOrganization(db_->owner_url(), worker::SeedOptions{});  // org_demo, as `hubworker demo` seeds it
   }
 
   testing::RunResult Shell(const std::string& command) {
     ProcessOptions o;
     o.program = "bash";
     o.args = {"-c", "cd '" + std::string(HUB_SOURCE_DIR) + "' && " + command};
-    o.env = {{"HUB_DATABASE_URL", db_->url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()},
+    o.env = {{"HUB_DATABASE_URL", db_->owner_url()}, {"HUB_KAFKA_BROKERS", broker_->bootstrap()},
              {"HUB_LOG_FORMAT", "text"}};
     return RunToCompletion(o, 60s);
   }
@@ -198,22 +198,43 @@ TEST(StartupErrors, AMissingDatabaseFailsAtOnceWithTheFix) {
       << worker.StderrText();
 }
 
-TEST(StartupErrors, MigratingAsASuperuserWarnsAndRunExplainsWhoOwnsTheTables) {
+TEST(StartupErrors, ARoleWithoutTheWorkersGrantsFailsAtOnceWithTheFix) {
+  // Migrating as a superuser is fine (the worker never needs to own the
+  // tables); running as a role that is not hub_worker nor a member of it fails.
   testing::PgDatabase db(/*migrate=*/false);
   const auto migrated = RunToCompletion({HUB_BINARY, {"migrate"}, {{"HUB_DATABASE_URL", db.admin_url()},
                                                                     {"HUB_LOG_FORMAT", "text"}}},
                                         60s);
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_NE(migrated.err.find("warn migrated as a role that bypasses row-level security"), std::string::npos)
-      << migrated.err;
-  ChildProcess worker(HUB_BINARY, {"run"}, {{"HUB_DATABASE_URL", db.url()}, {"HUB_HTTP_ADDR", "127.0.0.1:0"}});
+  {
+    pqxx::connection c(db.admin_url());
+    pqxx::nontransaction q(c);
+    q.exec("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub_stranger_test') THEN "
+           "CREATE ROLE hub_stranger_test LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$");
+  }
+  const std::string url = std::regex_replace(db.url(), std::regex("//hub_worker:hub_worker@"), "//hub_stranger_test@");
+  ASSERT_NE(url, db.url());
+  ChildProcess worker(HUB_BINARY, {"run"}, {{"HUB_DATABASE_URL", url}, {"HUB_HTTP_ADDR", "127.0.0.1:0"}});
   const auto rc = worker.WaitExit(10s);
   ASSERT_TRUE(rc.has_value()) << worker.StderrText();
   EXPECT_EQ(*rc, 2);
-  EXPECT_NE(worker.StderrText().find("the tables belong to the role postgres, so the role hub_test_worker may not "
-                                     "use them"),
+  EXPECT_NE(worker.StderrText().find("the role hub_stranger_test has no access to the worker's tables"),
             std::string::npos)
       << worker.StderrText();
+  EXPECT_NE(worker.StderrText().find("GRANT hub_worker TO hub_stranger_test"), std::string::npos)
+      << worker.StderrText();
+}
+
+TEST(StartupErrors, RunningAsTheTablesOwnerWarns) {
+  testing::PgDatabase db;
+  ChildProcess worker(HUB_BINARY, {"run"}, {{"HUB_DATABASE_URL", db.owner_url()},
+                                            {"HUB_HTTP_ADDR", "127.0.0.1:0"},
+                                            {"HUB_LOG_FORMAT", "text"}});
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return worker.StderrText().find("the worker's database role owns the tables") != std::string::npos; },
+      20s))
+      << worker.StderrText();
+  EXPECT_NE(worker.StderrText().find("hub_test_owner"), std::string::npos) << worker.StderrText();
 }
 
 TEST(StartupErrors, CtrlCWhileWaitingForTheDatabaseExitsWithinASecond) {

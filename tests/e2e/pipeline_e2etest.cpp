@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <iostream>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
@@ -227,7 +228,7 @@ TEST_F(PipelineTest, DatabaseConnectionsKilledMidStreamAreRetriedWithoutLossOrDu
   for (int64_t mark : {1000, 3000, 5000, 7000}) {
     if (!testing::WaitFor([&] { return Count("SELECT count(*) FROM processed_events") >= mark; }, 120s, 20ms)) break;
     kills += static_cast<int>(Count(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'hub_test_worker'"));
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'hub_worker' AND datname = current_database()"));
   }
   EXPECT_GT(kills, 0);
   ASSERT_TRUE(WaitDistinctCompletions(completions, 10000, 240s))
@@ -430,6 +431,12 @@ TEST_F(PipelineTest, BackpressureKeepsEventsInFlightBoundedAndLosesNothing) {
   EXPECT_GT(max_inflight, 0);
   EXPECT_TRUE(saw_paused);
   EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 5000);
+  // A backlog of 50 times the in-flight limit stays on the broker, not in the
+  // worker's memory.
+  const int64_t rss_mib = testing::PeakRssKb(worker->pid()) / 1024;
+  std::cout << "worker peak RSS with a backlog of 5000 events and HUB_MAX_INFLIGHT=100: " << rss_mib << " MiB\n";
+  EXPECT_GT(rss_mib, 0);
+  EXPECT_LT(rss_mib, 256);
   StopWorker(*worker);
 }
 

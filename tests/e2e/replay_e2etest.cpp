@@ -161,7 +161,7 @@ TEST_F(ReplayTest, ExecutionWithAnHttpRequestIsReplayedWithItsRecordedAnswerAndN
   o.user_id = "user_c";
   o.workflows = 1;
   o.call_endpoint = endpoint.url("/customer");
-  worker::SeedOrganization(db_->url(), o);
+  worker::SeedOrganization(db_->owner_url(), o);
   auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1"}});
   testing::TestProducer producer(broker_->bootstrap());
   producer.Produce("hub.workflow.triggered", "wf_org_c_call",

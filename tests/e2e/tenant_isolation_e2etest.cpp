@@ -45,7 +45,7 @@ TEST_F(TenantIsolationTest, RandomCrossTenantEventsTouchNothingOfTheOtherOrganis
   c.organization_id = "org_c";
   c.user_id = "user_c";
   c.workflows = 3;
-  const std::vector<std::string> org_c = worker::SeedOrganization(db_->url(), c);
+  const std::vector<std::string> org_c = worker::SeedOrganization(db_->owner_url(), c);
   auto waits = [&](const std::string& wf, const std::string& user) {
     testing::SetWorkflowDefinition(
         db_->admin_url(), wf,

@@ -74,7 +74,7 @@ class LaneHarness : public ::testing::Test {
     o.organization_id = "org_a";
     o.user_id = "user_a";
     o.workflows = workflows;
-    return worker::SeedOrganization(db_.url(), o);
+    return worker::SeedOrganization(db_.owner_url(), o);
   }
 
   // One workflow.triggered event (name "Ada") for `wf` on partition 0,

@@ -177,15 +177,15 @@ TEST(Migrate, SecondRunIsANoOp) {
   const auto files = MigrationFiles(store::DefaultMigrationsDir());
   ASSERT_FALSE(files.empty());
 
-  store::MigrationReport first = store::ApplyMigrations(db.url(), store::DefaultMigrationsDir());
+  store::MigrationReport first = store::ApplyMigrations(db.owner_url(), store::DefaultMigrationsDir());
   EXPECT_EQ(first.applied, static_cast<int>(files.size()));
   EXPECT_EQ(first.already, 0);
 
-  store::MigrationReport second = store::ApplyMigrations(db.url(), store::DefaultMigrationsDir());
+  store::MigrationReport second = store::ApplyMigrations(db.owner_url(), store::DefaultMigrationsDir());
   EXPECT_EQ(second.applied, 0);
   EXPECT_EQ(second.already, static_cast<int>(files.size()));
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(files.size()));
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations WHERE length(checksum) = 64"),
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(files.size()));
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations WHERE length(checksum) = 64"),
             static_cast<long>(files.size()));
 }
 
@@ -195,7 +195,7 @@ TEST(Migrate, ThreeConcurrentProcessesApplyEachFileOnce) {
 
   std::vector<Child> children;
   for (int i = 0; i < 3; ++i)
-    children.push_back(Spawn({"migrate"}, {{"HUB_DATABASE_URL", db.url()},
+    children.push_back(Spawn({"migrate"}, {{"HUB_DATABASE_URL", db.owner_url()},
                                {"HUB_LOG_FORMAT", std::string("json")},
                                {"HUB_LOG_LEVEL", std::string("info")}}));
   ASSERT_TRUE(WaitAll(children, std::chrono::seconds(60))) << "migrate processes did not finish in 60 s";
@@ -216,7 +216,7 @@ TEST(Migrate, ThreeConcurrentProcessesApplyEachFileOnce) {
   }
   EXPECT_EQ(applied_total, static_cast<int>(files.size()));
   EXPECT_EQ(applied_lines, static_cast<int>(files.size()));
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(files.size()));
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(files.size()));
 }
 
 TEST(Migrate, FailingFileRollsBackAndItsNameIsInTheError) {
@@ -229,38 +229,38 @@ TEST(Migrate, FailingFileRollsBackAndItsNameIsInTheError) {
             "INSERT INTO no_such_table VALUES (1);\n");
 
   try {
-    store::ApplyMigrations(db.url(), tmp.dir());
+    store::ApplyMigrations(db.owner_url(), tmp.dir());
     FAIL() << "a failing migration did not throw";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("9999_broken.sql"));
     EXPECT_THAT(e.what(), HasSubstr("no_such_table"));
   }
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(good));
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations WHERE version = '9999_broken'"), 0);
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM pg_class WHERE relname = 'rollback_probe'"), 0);
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations"), static_cast<long>(good));
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations WHERE version = '9999_broken'"), 0);
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM pg_class WHERE relname = 'rollback_probe'"), 0);
 
   // The command line says the same and exits 1; fixing the file lets it finish.
-  Child c = RunMigrate({"migrate", "--dir", tmp.dir()}, {{"HUB_DATABASE_URL", db.url()}});
+  Child c = RunMigrate({"migrate", "--dir", tmp.dir()}, {{"HUB_DATABASE_URL", db.owner_url()}});
   ASSERT_TRUE(c.exit_code.has_value());
   EXPECT_EQ(*c.exit_code, 1) << c.output;
   EXPECT_THAT(c.output, HasSubstr("9999_broken.sql"));
   EXPECT_THAT(c.output, HasSubstr("no_such_table"));
-  EXPECT_THAT(c.output, ::testing::Not(HasSubstr("hub_test_worker:hub_test_worker@"))) << "password logged";
+  EXPECT_THAT(c.output, ::testing::Not(HasSubstr("hub_test_owner:hub_test_owner@"))) << "password logged";
 
   tmp.Write("9999_broken.sql", "CREATE TABLE rollback_probe (id int);\n");
-  store::MigrationReport r = store::ApplyMigrations(db.url(), tmp.dir());
+  store::MigrationReport r = store::ApplyMigrations(db.owner_url(), tmp.dir());
   EXPECT_EQ(r.applied, 1);
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM pg_class WHERE relname = 'rollback_probe'"), 1);
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM pg_class WHERE relname = 'rollback_probe'"), 1);
 }
 
 TEST(Migrate, EditedAppliedFileIsRefused) {
   testing::PgDatabase db(/*migrate=*/false);
   TempMigrations tmp;
-  store::ApplyMigrations(db.url(), tmp.dir());
+  store::ApplyMigrations(db.owner_url(), tmp.dir());
   const std::string first = MigrationFiles(tmp.dir()).front();
   std::ofstream(fs::path(tmp.dir()) / first, std::ios::app) << "\n-- edited\n";
   try {
-    store::ApplyMigrations(db.url(), tmp.dir());
+    store::ApplyMigrations(db.owner_url(), tmp.dir());
     FAIL() << "an edited, already applied migration was accepted";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr(first));
@@ -270,12 +270,12 @@ TEST(Migrate, EditedAppliedFileIsRefused) {
 
 TEST(Migrate, CommandLineAppliesTheSourceTreeMigrations) {
   testing::PgDatabase db(/*migrate=*/false);
-  Child c = RunMigrate({"migrate"}, {{"HUB_DATABASE_URL", db.url()}});
+  Child c = RunMigrate({"migrate"}, {{"HUB_DATABASE_URL", db.owner_url()}});
   ASSERT_TRUE(c.exit_code.has_value());
   EXPECT_EQ(*c.exit_code, 0) << c.output;
-  EXPECT_EQ(Count(db.url(), "SELECT count(*) FROM schema_migrations"),
+  EXPECT_EQ(Count(db.owner_url(), "SELECT count(*) FROM schema_migrations"),
             static_cast<long>(MigrationFiles(store::DefaultMigrationsDir()).size()));
-  EXPECT_THAT(c.output, ::testing::Not(HasSubstr(":hub_test_worker@"))) << "password logged";
+  EXPECT_THAT(c.output, ::testing::Not(HasSubstr(":hub_test_owner@"))) << "password logged";
 }
 
 TEST(Migrate, MissingDatabaseUrlIsAConfigurationErrorNamingTheSetting) {
@@ -326,7 +326,7 @@ TEST(Schema, EnumsHaveExactlyTheSeedsValues) {
 TEST(Schema, RunCountersLeaveTheWorkflowsUpdatedAtAlone) {
   // updated_at is the engine's cache key for a workflow definition.
   testing::PgDatabase db;
-  pqxx::connection c(db.url());
+  pqxx::connection c(db.owner_url());
   pqxx::work t(c);
   t.exec("SELECT set_config('app.organization_id', 'org_a', true)");
   t.exec("INSERT INTO organizations (id, name, slug) VALUES ('org_a', 'A', 'a')");

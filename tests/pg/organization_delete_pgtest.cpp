@@ -26,7 +26,7 @@ TEST(OrganizationDelete, RemovesItsExecutionsAndNotificationsButNoOtherOrganisat
     o.organization_id = org;
     o.user_id = std::string("user_") + org;
     o.workflows = 1;
-    worker::SeedOrganization(db.url(), o);
+    worker::SeedOrganization(db.owner_url(), o);
     pqxx::connection c(db.url());
     pqxx::work t(c);
     store::SetTenant(t, org);
@@ -39,7 +39,7 @@ TEST(OrganizationDelete, RemovesItsExecutionsAndNotificationsButNoOtherOrganisat
     t.commit();
   }
   {
-    pqxx::connection c(db.url());
+    pqxx::connection c(db.owner_url());  // the platform deletes organisations, not the worker
     pqxx::work t(c);
     store::SetTenant(t, "org_gone");
     EXPECT_EQ(t.exec("DELETE FROM organizations WHERE id = 'org_gone'").affected_rows(), 1u);

@@ -66,7 +66,7 @@ class NotificationUser : public ::testing::Test {
       o.organization_id = org;
       o.user_id = std::string("user_") + org;
       o.workflows = 0;
-      worker::SeedOrganization(db_.url(), o);
+      worker::SeedOrganization(db_.owner_url(), o);
     }
   }
 
@@ -121,7 +121,7 @@ TEST_F(NotificationUser, RefusesAUserOfAnotherOrganisation) {
 
 TEST_F(NotificationUser, RefusesAnUpdateToAMissingUser) {
   ASSERT_EQ(Insert("org_a", {"user_org_a"}), "");
-  pqxx::connection c(db_.url());
+  pqxx::connection c(db_.owner_url());  // the platform changes users, not the worker
   pqxx::work t(c);
   store::SetTenant(t, "org_a");
   EXPECT_THROW(t.exec("UPDATE notifications SET user_id = 'user_nobody'"), pqxx::foreign_key_violation);
@@ -131,7 +131,7 @@ TEST_F(NotificationUser, DeletingAUserDeletesItsNotificationsOnly) {
   ASSERT_EQ(Insert("org_a", {"user_org_a", "user_org_a"}), "");
   ASSERT_EQ(Insert("org_b", {"user_org_b"}), "");
   {
-    pqxx::connection c(db_.url());
+    pqxx::connection c(db_.owner_url());  // the platform changes users, not the worker
     pqxx::work t(c);
     store::SetTenant(t, "org_a");
     t.exec("DELETE FROM users WHERE id = 'user_org_a'");
@@ -143,7 +143,7 @@ TEST_F(NotificationUser, DeletingAUserDeletesItsNotificationsOnly) {
 
 TEST_F(NotificationUser, AReferencedUserIdCannotChange) {
   ASSERT_EQ(Insert("org_a", {"user_org_a"}), "");
-  pqxx::connection c(db_.url());
+  pqxx::connection c(db_.owner_url());  // the platform changes users, not the worker
   pqxx::work t(c);
   store::SetTenant(t, "org_a");
   EXPECT_THROW(t.exec("UPDATE users SET id = 'user_renamed' WHERE id = 'user_org_a'"), pqxx::foreign_key_violation);
@@ -153,7 +153,7 @@ TEST_F(NotificationUser, AnInsertWaitsForAConcurrentDeleteOfItsUserAndThenFails)
   // The lock the foreign key took (KEY SHARE of the user row) is still taken:
   // with the user deleted but not yet committed, the insert blocks; once the
   // delete commits, the insert fails instead of leaving an orphan.
-  pqxx::connection deleter(db_.url());
+  pqxx::connection deleter(db_.owner_url());  // the platform
   pqxx::work del(deleter);
   store::SetTenant(del, "org_a");
   del.exec("DELETE FROM users WHERE id = 'user_org_a'");

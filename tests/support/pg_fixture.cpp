@@ -81,24 +81,18 @@ std::string NewDatabaseName() {
   return "hub_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter) + "_" + suffix;
 }
 
-void EnsureWorkerRole(pqxx::connection& admin) {
+// A login role that is neither superuser nor BYPASSRLS (created, or repaired
+// if an earlier run left it otherwise).  Concurrent test processes may race to
+// create it: losing is fine.
+void EnsureLoginRole(pqxx::connection& admin, const std::string& role) {
   pqxx::nontransaction q(admin);
-  // Concurrent test processes may race to create the role: losing is fine.
-  q.exec(std::string("DO $$ BEGIN "
-                     "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '") +
-         kTestWorkerRole +
-         "') THEN "
-         "CREATE ROLE " +
-         kTestWorkerRole + " LOGIN PASSWORD '" + kTestWorkerRole +
-         "' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
-         "END IF; "
-         "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; "
-         "END $$");
-  auto r = q.exec1(std::string("SELECT rolsuper OR rolbypassrls OR NOT rolcanlogin FROM pg_roles WHERE rolname = '") +
-                   kTestWorkerRole + "'");
-  if (r[0].as<bool>())
-    q.exec(std::string("ALTER ROLE ") + kTestWorkerRole + " LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '" +
-           kTestWorkerRole + "'");
+  const std::string name = admin.quote_name(role), password = admin.quote(role);
+  q.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = " + admin.quote(role) +
+         ") THEN CREATE ROLE " + name + " LOGIN PASSWORD " + password +
+         " NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; "
+         "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+  auto r = q.exec_params1("SELECT rolsuper OR rolbypassrls OR NOT rolcanlogin FROM pg_roles WHERE rolname = $1", role);
+  if (r[0].as<bool>()) q.exec("ALTER ROLE " + name + " LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD " + password);
 }
 
 // WITH (FORCE): connections a failed test left open do not keep it alive.
@@ -128,9 +122,10 @@ std::string AdminUrl() {
 PgDatabase::PgDatabase(bool migrate) : cluster_admin_url_(AdminUrl()), name_(NewDatabaseName()) {
   {
     pqxx::connection admin(cluster_admin_url_);
-    EnsureWorkerRole(admin);
+    EnsureLoginRole(admin, kTestOwnerRole);
+    EnsureLoginRole(admin, kWorkerRole);
     pqxx::nontransaction q(admin);
-    q.exec("CREATE DATABASE " + admin.quote_name(name_) + " OWNER " + kTestWorkerRole + " TEMPLATE template0");
+    q.exec("CREATE DATABASE " + admin.quote_name(name_) + " OWNER " + kTestOwnerRole + " TEMPLATE template0");
   }
   const std::string admin_user = [&] {
     auto o = ParseConninfo(cluster_admin_url_);
@@ -140,11 +135,12 @@ PgDatabase::PgDatabase(bool migrate) : cluster_admin_url_(AdminUrl()), name_(New
     auto o = ParseConninfo(cluster_admin_url_);
     return o.count("password") ? o["password"] : std::string();
   }();
-  url_ = MakeUrl(cluster_admin_url_, kTestWorkerRole, kTestWorkerRole, name_);
+  url_ = MakeUrl(cluster_admin_url_, kWorkerRole, kWorkerRole, name_);
+  owner_url_ = MakeUrl(cluster_admin_url_, kTestOwnerRole, kTestOwnerRole, name_);
   admin_url_ = MakeUrl(cluster_admin_url_, admin_user, admin_password, name_);
   if (migrate) {
     try {
-      store::ApplyMigrations(url_, store::DefaultMigrationsDir());
+      store::ApplyMigrations(owner_url_, store::DefaultMigrationsDir());
     } catch (...) {
       DropDatabase(cluster_admin_url_, name_);  // no destructor runs for a throwing constructor
       throw;

@@ -1,12 +1,15 @@
 #pragma once
 // PostgreSQL for tests: every test gets a database of its own on the
 // throwaway cluster named by HUB_TEST_DATABASE_URL (scripts/test.sh starts
-// one), owned by the role the worker runs as in production terms: not a
-// superuser, not BYPASSRLS, owner of its tables -- so FORCEd row-level
-// security applies to it exactly as it does to the real worker.
+// one), with the roles of a production set-up: the schema belongs to an owner
+// role that migrates (neither superuser nor BYPASSRLS), and the worker runs as
+// hub_worker, which owns nothing and has only the row access migration 0026
+// grants it -- so row-level security and the grants apply to the code under
+// test exactly as they do to the real worker.
 //
 //   hub::testing::PgDatabase db;                 // fresh database, migrated
-//   pqxx::connection conn(db.url());             // as hub_test_worker
+//   pqxx::connection conn(db.url());             // as hub_worker (what `run` uses)
+//   pqxx::connection owner(db.owner_url());      // as the owner: seeding, `migrate`, admin tools
 //   pqxx::connection admin(db.admin_url());      // superuser, same database
 //
 // Threading: a PgDatabase is used from one thread at a time; its URLs may be
@@ -21,13 +24,16 @@ namespace hub::testing {
 // message saying how to get one; the call then throws to end the test.
 std::string AdminUrl();
 
-// The role that owns every test database: LOGIN, password 'hub_test_worker',
-// NOSUPERUSER, NOBYPASSRLS.
-inline constexpr const char* kTestWorkerRole = "hub_test_worker";
+// The role that owns every test database and runs its migrations: LOGIN,
+// password = its name, NOSUPERUSER, NOBYPASSRLS.
+inline constexpr const char* kTestOwnerRole = "hub_test_owner";
+// The worker's role (migration 0026 grants it row access): LOGIN, password =
+// its name, NOSUPERUSER, NOBYPASSRLS.
+inline constexpr const char* kWorkerRole = "hub_worker";
 
-// A fresh database per test, owned by hub_test_worker (created if missing);
-// migrated with schemas/sql unless `migrate` is false; dropped (even with open
-// connections) in the destructor.
+// A fresh database per test, owned by hub_test_owner (the roles are created if
+// missing); migrated with schemas/sql unless `migrate` is false; dropped (even
+// with open connections) in the destructor.
 class PgDatabase {
  public:
   explicit PgDatabase(bool migrate = true);
@@ -35,7 +41,8 @@ class PgDatabase {
   PgDatabase(const PgDatabase&) = delete;
   PgDatabase& operator=(const PgDatabase&) = delete;
 
-  const std::string& url() const { return url_; }              // connect as hub_test_worker
+  const std::string& url() const { return url_; }              // connect as hub_worker
+  const std::string& owner_url() const { return owner_url_; }  // connect as the schema owner
   const std::string& admin_url() const { return admin_url_; }  // superuser, same database
   const std::string& name() const { return name_; }
 
@@ -43,6 +50,7 @@ class PgDatabase {
   std::string cluster_admin_url_;  // superuser, the maintenance database
   std::string name_;
   std::string url_;
+  std::string owner_url_;
   std::string admin_url_;
 };
 

@@ -49,12 +49,12 @@ class PipelineFixture : public ::testing::Test {
     a.organization_id = "org_a";
     a.user_id = "user_a";
     a.workflows = 100;
-    workflows_ = worker::SeedOrganization(db_->url(), a);
+    workflows_ = worker::SeedOrganization(db_->owner_url(), a);
     worker::SeedOptions b;
     b.organization_id = "org_b";
     b.user_id = "user_b";
     b.workflows = 1;
-    other_tenant_workflow_ = worker::SeedOrganization(db_->url(), b).at(0);
+    other_tenant_workflow_ = worker::SeedOrganization(db_->owner_url(), b).at(0);
   }
 
   std::unique_ptr<ChildProcess> StartWorker(std::map<std::string, std::string> extra = {}) {

@@ -5,7 +5,8 @@
 // runner, outside the consume path).  An event naming another organisation's
 // workflow must be a `not_found` dead letter that touched nothing; every
 // other must run in its own organisation only: its execution, notification,
-// workflow counter and completion event belong to the sender.
+// workflow counter and completion event belong to the sender.  Then the
+// replay tool reprocesses every event, with the same outcome.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -14,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "tests/support/http_stub.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 #include "worker/seed.hpp"
@@ -21,6 +24,7 @@
 namespace hub {
 namespace {
 using namespace std::chrono_literals;
+using testing::ChildProcess;
 using testing::JsonString;
 using testing::TestConsumer;
 using testing::TestProducer;
@@ -134,6 +138,50 @@ TEST_F(TenantIsolationTest, RandomCrossTenantEventsTouchNothingOfTheOtherOrganis
     EXPECT_EQ(r[0].as<int>(), own_runs[f.id]) << f.id;
   }
   EXPECT_EQ(Count("SELECT count(*) FROM execution_steps"), 0);
+
+  // The replay tool runs outside the consume path and must set the tenant as
+  // the worker does: reprocessing every event (as the worker's role) again
+  // writes only into the sender's organisation, and the crossing events again
+  // end as dead letters that touch nothing.
+  ChildProcess replay(HUB_BINARY, {"replay", "--reprocess", "--since", "2000-01-01T00:00:00Z", "--output", "json"},
+                      {{"HUB_DATABASE_URL", db_->url()},
+                       {"HUB_KAFKA_BROKERS", broker_->bootstrap()},
+                       {"HUB_LOG_LEVEL", "warn"},
+                       {"HUB_HTTP_ALLOWLIST", "127.0.0.1"}});
+  const auto rc = replay.WaitExit(300s);
+  ASSERT_TRUE(rc.has_value()) << replay.StderrText();
+  ASSERT_EQ(*rc, 0) << replay.StderrText() << replay.StdoutText().substr(0, 2000);
+  rapidjson::Document summary;
+  summary.Parse(replay.StdoutText().c_str());
+  ASSERT_FALSE(summary.HasParseError()) << replay.StdoutText().substr(0, 2000);
+  const auto verdicts = [&](const char* v) {
+    return summary["summary"].HasMember(v) ? summary["summary"][v].GetInt64() : 0;
+  };
+  EXPECT_EQ(verdicts("reprocessed"), kEvents - crossing) << replay.StdoutText().substr(0, 2000);
+  EXPECT_EQ(verdicts("dead-letter"), crossing) << replay.StdoutText().substr(0, 2000);
+  // The replays that wait or call are finished by the running worker's step runner.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return Count("SELECT count(*) FROM workflow_executions WHERE replay_of IS NOT NULL AND status = 'COMPLETED'") ==
+               kEvents - crossing;
+      },
+      120s, 50ms))
+      << worker->StderrText() << Progress();
+  for (const auto& row : q.exec("SELECT trigger_event_id, organization_id FROM workflow_executions")) {
+    const std::string id = row[0].as<std::string>();
+    ASSERT_EQ(sender.count(id), 1u) << id;
+    EXPECT_FALSE(crosses[id]) << id;
+    EXPECT_EQ(row[1].as<std::string>(), sender[id]) << id;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions"), 2 * (kEvents - crossing));
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions r JOIN workflow_executions o ON o.id = r.replay_of "
+                  "WHERE r.organization_id <> o.organization_id"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications n JOIN users u ON u.id = n.user_id "
+                  "WHERE n.organization_id IS DISTINCT FROM u.organization_id"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 2 * (kEvents - crossing));
+  EXPECT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM execution_steps") == 0; }, 30s));
   StopWorker(*worker);
 }
 

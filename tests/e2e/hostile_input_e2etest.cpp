@@ -181,6 +181,14 @@ TEST_F(HostileInputTest, EveryRowEndsAsItShouldAndTheWorkerGoesOn) {
        kStructured, Expect::kCompleted, "", "hello " + sql},
       {"template-text", Event("hostile-template-text", Data(greet, R"({"name":"{{trigger.id}} {{input.name}}"})")),
        kStructured, Expect::kCompleted, "", "hello {{trigger.id}} {{input.name}}"},
+      // SQL and template text in every other string field: source, the
+      // optional ids, an input key; all stored and passed on as text.
+      {"sql-every-field",
+       Event("hostile-sql-every-field",
+             Data(greet, R"({"name":"Ada","x'); DROP TABLE outbox; --":"{{input.name}}"})",
+                  R"(,"triggeredBy":"' OR 1=1; DROP TABLE users; --","correlationId":"{{trigger.id}}'; --")"),
+             "workflow.triggered", "urn:x'); DROP TABLE processed_events; --"),
+       kStructured, Expect::kCompleted, "", "hello Ada"},
   };
 
   auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1,*.example.com"}});
@@ -239,7 +247,13 @@ TEST_F(HostileInputTest, EveryRowEndsAsItShouldAndTheWorkerGoesOn) {
   EXPECT_EQ(Count("SELECT count(*) FROM notifications"),
             Count("SELECT count(*) FROM workflow_executions e JOIN automation_workflows w ON w.id = e.workflow_id "
                   "WHERE e.status = 'COMPLETED' AND w.nodes::text LIKE '%notification%'"));
-  EXPECT_EQ(Count("SELECT count(*) FROM notifications WHERE message LIKE '%DROP TABLE%'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications WHERE message LIKE '%DROP TABLE workflow_executions%'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM processed_events WHERE event_id = 'hostile-sql-every-field' "
+                  "AND source = 'urn:x''); DROP TABLE processed_events; --'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE triggered_by = ''' OR 1=1; DROP TABLE users; --' "
+                  "AND correlation_id = '{{trigger.id}}''; --' AND input ? 'x''); DROP TABLE outbox; --'"),
+            1);
   EXPECT_EQ(Count("SELECT count(*) FROM execution_steps"), 0);
   // None of it was taken for a transient failure.
   EXPECT_EQ(worker->StderrText().find("will retry"), std::string::npos) << worker->StderrText();

@@ -12,6 +12,9 @@
 namespace hub::ops {
 namespace {
 
+// The family whose recorded outcome (its executions) a dry run compares with.
+constexpr std::string_view kWorkflowTriggered = "workflow.triggered";
+
 std::string Summary(const StoredExecution& e) {
   std::string s = "workflow_executions " + e.id + " " + e.record.status + ", " +
                   std::to_string(e.record.nodes_executed) + " nodes, " +
@@ -93,7 +96,8 @@ std::optional<EventOutcome> EventReplayer::Replay(const RawMessage& m) {
   }
   try {
     if (options_.reprocess) Reprocess(item, *handler, out);
-    else DryRun(item, *handler, out);
+    else if (out.type == kWorkflowTriggered) DryRun(item, *handler, out);
+    else DryRunUncompared(item, *handler, out);
   } catch (const pqxx::sql_error& e) {
     // The database refused the event's writes (the worker would record a
     // FAILED execution with this reason): this event's outcome, not the run's.
@@ -166,14 +170,38 @@ void EventReplayer::DryRun(consumers::WorkItem& item, consumers::BatchHandler& h
   out.verdict = !out.not_recorded.empty() ? "not-recorded" : out.differences.empty() ? "same" : "different";
 }
 
+void EventReplayer::DryRunUncompared(consumers::WorkItem& item, consumers::BatchHandler& handler,
+                                     EventOutcome& out) {
+  pqxx::work txn(*conn_);  // never committed
+  const std::string org = item.env.organization_id;
+  if (!EnterTenant(txn, org, out)) return;
+  clock_.Advance(std::chrono::microseconds(item.env.time_unix_us - clock_.NowUnixMicros()));
+  std::vector<consumers::WorkItem*> items{&item};
+  handler.Load(txn, org, items);
+  if (item.state == consumers::ItemState::kFailed) {
+    out.verdict = "dead-letter";
+    out.reason = std::string(common::ToString(item.error_class)) + ": " + item.reason;
+    return;
+  }
+  handler.Apply(txn, org, items, outbox_);
+  const outbox::CommittedOutbox emitted = outbox_.TakeCommitted();
+  for (const auto& row : emitted.rows)
+    out.emits.push_back(std::string(emitted.topic(row)) + " " + std::string(emitted.key(row)));
+  txn.abort();
+  out.verdict = "not-compared";
+  out.reason = "no recorded outcome of " + out.type + " to compare with: what it would emit is listed";
+}
+
 void EventReplayer::Reprocess(consumers::WorkItem& item, consumers::BatchHandler& handler, EventOutcome& out) {
   pqxx::work txn(*conn_);
   const std::string org = item.env.organization_id;
   if (!EnterTenant(txn, org, out)) return;
-  out.execution_id = workflows::ExecutionIdOf(item, org);
-  item.replay_of = out.execution_id;
-  item.replay_run = options_.run_id;
-  out.new_execution_id = workflows::ExecutionIdOf(item, org);
+  if (out.type == kWorkflowTriggered) {
+    out.execution_id = workflows::ExecutionIdOf(item, org);
+    item.replay_of = out.execution_id;
+    item.replay_run = options_.run_id;
+    out.new_execution_id = workflows::ExecutionIdOf(item, org);
+  }
   if (options_.deps.clock == &clock_)
     clock_.Advance(std::chrono::microseconds(common::NowUnixMicros() - clock_.NowUnixMicros()));
   std::vector<consumers::WorkItem*> items{&item};

@@ -55,8 +55,10 @@ struct EventOutcome {
   int64_t offset = 0;
   std::string type, key, organization, event_id, execution_id;
   // same | different | not-recorded (a call had no recorded answer) |
-  // dead-letter (the worker would refuse it) | refused (the database refused
-  // its writes) | unsupported (no handler) | reprocessed
+  // not-compared (a dry run of a family with no recorded outcome to compare:
+  // its emits are listed) | dead-letter (the worker would refuse it) |
+  // refused (the database refused its writes) | unsupported (no handler) |
+  // reprocessed
   std::string verdict;
   std::string reason;                     // dead-letter / unsupported: why
   std::vector<Difference> differences;    // dry run
@@ -75,6 +77,7 @@ class EventReplayer {
 
  private:
   void DryRun(consumers::WorkItem& item, consumers::BatchHandler& handler, EventOutcome& out);
+  void DryRunUncompared(consumers::WorkItem& item, consumers::BatchHandler& handler, EventOutcome& out);
   void Reprocess(consumers::WorkItem& item, consumers::BatchHandler& handler, EventOutcome& out);
   // False (and the outcome says why) when the organisation does not exist.
   bool EnterTenant(pqxx::transaction_base& txn, const std::string& org, EventOutcome& out);

@@ -74,7 +74,8 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   for (const auto& t : topics) where += (where.empty() ? "" : ", ") + t;
   std::cout << "Published " << ok << "/" << msgs.size() << " events to " << where << " (" << events
             << " greetings, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed, 2 for a workflow "
-               "that waits 2 s" << (endpoint.empty() ? "" : ", 2 for a workflow that calls " + endpoint) << ").\n";
+               "that waits 2 s" << (endpoint.empty() ? "" : ", 2 for a workflow that calls " + endpoint)
+            << ", 1 order to build).\n";
   return ok == msgs.size() ? 0 : 1;
 }
 

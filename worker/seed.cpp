@@ -37,6 +37,20 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
   return out;
 }
 
+std::string MakeOrderSubmitted(const std::string& event_id, const std::string& organization_id,
+                               const std::string& order_id) {
+  std::string out = "{\"specversion\":\"1.0\",\"id\":";
+  common::AppendJsonString(out, event_id);
+  out += ",\"source\":\"urn:hub:demo\",\"type\":\"order.submitted\",\"time\":\"";
+  out += common::FormatRfc3339(common::NowUnixMicros());
+  out += "\",\"datacontenttype\":\"application/json\",\"data\":{\"organizationId\":";
+  common::AppendJsonString(out, organization_id);
+  out += ",\"orderId\":";
+  common::AppendJsonString(out, order_id);
+  out += "}}";
+  return out;
+}
+
 std::vector<std::string> SeedOrganization(const std::string& database_url, const SeedOptions& o) {
   pqxx::connection conn(database_url);
   pqxx::work txn(conn);
@@ -111,8 +125,10 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
         "VALUES ($1, $2, 'Inbound webhook', 'webhook', '{}', '{}', 'CONNECTED', $3) ON CONFLICT (id) DO NOTHING",
         "int_" + org + "_webhook", org, o.user_id);
     txn.exec_params(
-        "INSERT INTO custom_agent_orders (id, organization_id, title, description, use_case, status, created_by) "
-        "VALUES ($1, $2, 'Lead qualifier', 'Qualifies inbound leads', 'sales', 'SUBMITTED', $3) "
+        "INSERT INTO custom_agent_orders (id, organization_id, title, description, use_case, status, created_by, "
+        "agent_config) VALUES ($1, $2, 'Lead qualifier', 'Qualifies inbound leads', 'sales', 'SUBMITTED', $3, "
+        "'{\"name\":\"Lead qualifier\",\"description\":\"Scores inbound leads\",\"model_config\":"
+        "{\"provider\":\"local\",\"model\":\"local\"},\"capabilities\":[\"qualify-leads\"]}') "
         "ON CONFLICT (id) DO NOTHING",
         "order_" + org, org, o.user_id);
   }
@@ -180,6 +196,11 @@ consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {
     out.emplace_back(call, MakeWorkflowTriggered(prefix + "call-" + std::to_string(i), ctx.organization_id, call,
                                                  kNames[i + 2]));
   return out;
+}
+
+consumers::DemoEvents OrderDemoEvents(const consumers::DemoContext& ctx) {
+  const std::string order = "order_" + ctx.organization_id;
+  return {{order, MakeOrderSubmitted("demo-" + ctx.run + "-order", ctx.organization_id, order)}};
 }
 
 }  // namespace hub::worker

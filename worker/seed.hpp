@@ -47,6 +47,12 @@ std::string WaitingEdges();
 // (parked at its delay, finished by a step runner), and two for the calling
 // workflow when the demo was given an endpoint.
 consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx);
+// `hubworker demo`'s order.submitted event: the demo organisation's seeded
+// order (built on the first run; later runs find it COMPLETED and log that).
+consumers::DemoEvents OrderDemoEvents(const consumers::DemoContext& ctx);
+// A structured order.submitted event (demo, tests).
+std::string MakeOrderSubmitted(const std::string& event_id, const std::string& organization_id,
+                               const std::string& order_id);
 std::string GreetingEdges();
 
 }  // namespace hub::worker

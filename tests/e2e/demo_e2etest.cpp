@@ -25,7 +25,8 @@ TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
   const auto rc = demo.WaitExit(60s);
   ASSERT_TRUE(rc.has_value()) << demo.StderrText();
   ASSERT_EQ(*rc, 0) << demo.StderrText();
-  EXPECT_NE(demo.StdoutText().find("Published 12/12 events to hub.workflow.triggered"), std::string::npos)
+  EXPECT_NE(demo.StdoutText().find("Published 13/13 events to hub.workflow.triggered, hub.order.submitted"),
+            std::string::npos)
       << demo.StdoutText();
 
   const std::string executions = "SELECT count(*) FROM workflow_executions WHERE organization_id = 'org_demo'";
@@ -45,6 +46,14 @@ TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
     for (const auto& [k, v] : m.headers)
       if (k == "hub-error-class") classes.insert(v);
   EXPECT_EQ(classes, (std::multiset<std::string>{"not_found", "schema"}));
+  // The demo order: built, its agent provisioned.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return Count("SELECT count(*) FROM custom_agent_orders o JOIN ai_agents a ON a.id = o.agent_id "
+                     "WHERE o.id = 'order_org_demo' AND o.status = 'COMPLETED' AND a.name = 'Lead qualifier'") == 1;
+      },
+      30s))
+      << worker->StderrText();
   StopWorker(*worker);
 }
 

@@ -125,11 +125,15 @@ TEST_F(WorkerRole, HoldsExactlyTheGrantsOfTheMigrations) {
                               "GROUP BY table_name"))
     tables.insert(r[0].as<std::string>());
   const std::set<std::string> expected_tables = {
+      "ai_agents:INSERT,SELECT",
       "automation_workflows:SELECT",
+      "build_logs:INSERT,SELECT",
+      "custom_agent_orders:SELECT",
       "dead_letter_redrives:DELETE,INSERT,SELECT,UPDATE",
       "execution_call_results:INSERT,SELECT",
       "execution_steps:DELETE,INSERT,SELECT,UPDATE",
       "notifications:DELETE,INSERT,SELECT",
+      "order_milestones:INSERT,SELECT",
       "organizations:SELECT",
       "outbox:DELETE,INSERT,SELECT",
       "outbox_quarantine:DELETE,INSERT,SELECT",
@@ -148,8 +152,23 @@ TEST_F(WorkerRole, HoldsExactlyTheGrantsOfTheMigrations) {
                               "WHERE grantee = 'hub_worker')"))
     columns.insert(r[0].as<std::string>());
   const std::set<std::string> expected_columns = {
+      "ai_agents.capabilities:UPDATE",
+      "ai_agents.description:UPDATE",
+      "ai_agents.model_config:UPDATE",
+      "ai_agents.name:UPDATE",
+      "ai_agents.personality:UPDATE",
       "automation_workflows.execution_count:UPDATE",
       "automation_workflows.last_executed:UPDATE",
+      "custom_agent_orders.agent_id:UPDATE",
+      "custom_agent_orders.completed_at:UPDATE",
+      "custom_agent_orders.error:UPDATE",
+      "custom_agent_orders.progress:UPDATE",
+      "custom_agent_orders.reviewed_at:UPDATE",
+      "custom_agent_orders.started_at:UPDATE",
+      "custom_agent_orders.status:UPDATE",
+      "order_milestones.completed:UPDATE",
+      "order_milestones.completed_at:UPDATE",
+      "order_milestones.progress:UPDATE",
       "users.updated_at:UPDATE",
   };
   EXPECT_EQ(columns, expected_columns);

@@ -25,14 +25,15 @@ TEST(EventCatalogue, EveryFamilyAndEveryEmittedTypeHasASchema) {
 }
 
 TEST(EventCatalogue, SubscriptionsAreTheFamiliesWithAHandler) {
-  EXPECT_EQ(worker::Catalogue().ConsumedTypes(), std::vector<std::string>{"workflow.triggered"});
+  EXPECT_EQ(worker::Catalogue().ConsumedTypes(), (std::vector<std::string>{"workflow.triggered", "order.submitted"}));
   common::SystemClock clock;
   consumers::HandlerDeps deps;
   deps.clock = &clock;
   const auto handlers = worker::Catalogue().MakeHandlers(deps);
   ASSERT_EQ(handlers.size(), worker::Catalogue().families().size());
   EXPECT_NE(handlers[0], nullptr);
-  EXPECT_EQ(handlers[1], nullptr);
+  EXPECT_NE(handlers[1], nullptr);
+  EXPECT_EQ(handlers[2], nullptr);
 }
 
 TEST(EventCatalogue, TheEmbeddedBrokersTopicsAreTheCatalogues) {

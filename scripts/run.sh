@@ -131,6 +131,10 @@ Q "SELECT e->>'nodeId' AS node, e->>'type' AS type, e->>'status' AS status,
           coalesce(e->>'httpStatus', e->>'result', e->>'until', '') AS detail
      FROM (SELECT logs FROM workflow_executions WHERE $SINCE AND workflow_id = 'wf_org_demo_call'
             ORDER BY started_at DESC LIMIT 1) x, jsonb_array_elements(x.logs) e"
+echo "== The demo order's build (order.submitted: four milestones, then the agent it provisioned; built once, on the first run)"
+Q "SELECT m.progress, m.name AS milestone, o.status AS order_status, a.name AS agent, a.id AS agent_id
+     FROM order_milestones m JOIN custom_agent_orders o ON o.id = m.order_id LEFT JOIN ai_agents a ON a.id = o.agent_id
+    WHERE o.id = 'order_org_demo' ORDER BY m.progress"
 echo "== Notifications written by this run's notification steps"
 Q "SELECT user_id, title, message FROM notifications WHERE created_at >= '$START' ORDER BY created_at DESC LIMIT 3"
 echo "== Dead letters (hubworker dlq list): the demo's missing-workflow and malformed events"

@@ -5,13 +5,15 @@
 // runner, outside the consume path).  An event naming another organisation's
 // workflow must be a `not_found` dead letter that touched nothing; every
 // other must run in its own organisation only: its execution, notification,
-// workflow counter and completion event belong to the sender.  Then the
-// replay tool reprocesses every event, with the same outcome.
+// workflow counter and completion event belong to the sender.  The same for
+// order.submitted events naming orders of either organisation.  Then the
+// replay tool reprocesses every workflow event, with the same outcome.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,6 +140,75 @@ TEST_F(TenantIsolationTest, RandomCrossTenantEventsTouchNothingOfTheOtherOrganis
     EXPECT_EQ(r[0].as<int>(), own_runs[f.id]) << f.id;
   }
   EXPECT_EQ(Count("SELECT count(*) FROM execution_steps"), 0);
+
+  // Orders: each organisation submits orders of its own and of the other one.
+  constexpr int kOrdersEach = 10, kOrderEvents = 60;
+  std::vector<Flow> orders;
+  for (const char* org : {"org_a", "org_c"}) {
+    pqxx::connection oc(db_->owner_url());
+    pqxx::work t(oc);
+    t.exec_params("SELECT set_config('app.organization_id', $1, true)", std::string(org));
+    for (int i = 0; i < kOrdersEach; ++i) {
+      const std::string id = std::string("ord_") + org + "_" + std::to_string(i);
+      t.exec_params("INSERT INTO custom_agent_orders (id, organization_id, title, status, agent_config) "
+                    "VALUES ($1, $2, 'Order', 'SUBMITTED', '{\"name\":\"Agent\"}')",
+                    id, std::string(org));
+      orders.push_back({org, id});
+    }
+    t.commit();
+  }
+  std::map<std::string, bool> order_crosses;  // event id -> names another organisation's order
+  std::set<std::string> own_orders;           // submitted by their own organisation
+  int order_crossing = 0;
+  for (int i = 0; i < kOrderEvents; ++i) {
+    const std::string org = rng() % 2 ? "org_a" : "org_c";
+    const Flow& o = orders[rng() % orders.size()];
+    const std::string id = "iso-order-" + std::to_string(i);
+    order_crosses[id] = o.org != org;
+    if (order_crosses[id]) ++order_crossing;
+    else own_orders.insert(o.id);
+    producer.Produce("hub.order.submitted", o.id, worker::MakeOrderSubmitted(id, org, o.id),
+                     {{"content-type", "application/cloudevents+json"}});
+  }
+  producer.Flush();
+  std::cout << "order events: " << kOrderEvents << ", naming another organisation's order: " << order_crossing << "\n";
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return Count("SELECT count(*) FROM processed_events WHERE topic = 'hub.order.submitted'") ==
+               kOrderEvents - order_crossing;
+      },
+      60s))
+      << worker->StderrText();
+  ASSERT_TRUE(dead.PollUntil([&](const auto& ms) { return ms.size() >= static_cast<size_t>(crossing + order_crossing); },
+                             60s))
+      << worker->StderrText();
+  std::map<std::string, std::string> order_letter;
+  for (const auto& m : dead.messages())
+    for (const auto& [k, v] : m.headers)
+      if (k == "hub-error-class" && m.key.rfind("ord_", 0) == 0) order_letter[JsonString(m.value, nullptr, "id")] = v;
+  EXPECT_EQ(order_letter.size(), static_cast<size_t>(order_crossing));
+  for (const auto& [id, cross] : order_crosses) {
+    if (cross) EXPECT_EQ(order_letter[id], "not_found") << id;
+    else EXPECT_EQ(order_letter.count(id), 0u) << id;
+  }
+  // Built exactly the orders their own organisation submitted, each with its
+  // agent, milestones and log lines in its own organisation.
+  EXPECT_EQ(Count("SELECT count(*) FROM custom_agent_orders WHERE status = 'COMPLETED'"),
+            static_cast<int64_t>(own_orders.size()));
+  for (const auto& o : orders)
+    EXPECT_EQ(q.exec_params1("SELECT status::text FROM custom_agent_orders WHERE id = $1", o.id)[0].as<std::string>(),
+              own_orders.count(o.id) ? "COMPLETED" : "SUBMITTED")
+        << o.id;
+  EXPECT_EQ(Count("SELECT count(*) FROM custom_agent_orders o JOIN ai_agents a ON a.id = o.agent_id "
+                  "WHERE a.organization_id <> o.organization_id"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM ai_agents WHERE name = 'Agent'"), static_cast<int64_t>(own_orders.size()));
+  EXPECT_EQ(Count("SELECT count(*) FROM build_logs l JOIN custom_agent_orders o ON o.id = l.order_id "
+                  "WHERE l.organization_id <> o.organization_id"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM order_milestones m JOIN custom_agent_orders o ON o.id = m.order_id "
+                  "WHERE m.organization_id <> o.organization_id OR o.status <> 'COMPLETED'"),
+            0);
 
   // The replay tool runs outside the consume path and must set the tenant as
   // the worker does: reprocessing every event (as the worker's role) again

@@ -2,10 +2,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/schema.h>
 
 #include <set>
 #include <string>
 
+#include "consumers/schema_registry.hpp"
 #include "engine/order_build.hpp"
 
 namespace hub::engine {
@@ -148,6 +150,20 @@ TEST(OrderBuild, NamesAreCountedInCharactersNotBytes) {
   for (int i = 0; i < 100; ++i) name += "\xc3\xa9";  // é: 2 bytes, 1 character
   const OrderBuild b = PlanOrderBuild(Order(R"({"name":")" + name + R"("})"), "e", "", kNow);
   EXPECT_EQ(b.outcome, OrderBuild::Outcome::kCompleted) << b.error;
+}
+
+TEST(OrderBuild, EveryEventItEmitsIsValidAgainstTheContractSchemas) {
+  const consumers::SchemaRegistry schemas(consumers::SchemaRegistry::DefaultDir());
+  std::vector<std::string> events = PlanOrderBuild(Order("{}"), "e", "", kNow).events;
+  for (const auto& e : PlanOrderBuild(Order(R"({"name":""})"), "e", "", kNow).events) events.push_back(e);
+  ASSERT_EQ(events.size(), 6u);
+  for (const auto& e : events) {
+    const auto doc = Parse(e);
+    const rapidjson::SchemaDocument* schema = schemas.Find(doc["type"].GetString());
+    ASSERT_NE(schema, nullptr) << e;
+    rapidjson::SchemaValidator validator(*schema);
+    EXPECT_TRUE(doc.Accept(validator)) << e << "\n" << validator.GetInvalidSchemaKeyword();
+  }
 }
 
 }  // namespace

@@ -262,7 +262,9 @@ void BatchApplier::ApplyOnce(const std::vector<WorkItem*>& items, bool assume_fr
   outbox_.Flush(txn, /*notify=*/!on_committed_);
   txn.commit();
   metrics_.db_ok = true;
-  if (outbox_.size() > 0) {
+  // Log lines go out with their batch even when it emitted no event (an
+  // order submission that changed nothing still says so).
+  if (outbox_.size() > 0 || !outbox_.log_lines().empty()) {
     if (on_committed_) on_committed_(outbox_.TakeCommitted());
     else outbox_.Clear();
   }

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "common/ids.hpp"
+#include "common/log.hpp"
 #include "consumers/orders/statements.hpp"
 #include "engine/order_build.hpp"
 #include "store/pg_array.hpp"
@@ -99,6 +100,7 @@ void OrderSubmittedHandler::Apply(pqxx::transaction_base& txn, const std::string
   std::unordered_map<std::string, std::string> status_now;
   const int64_t now_us = clock_.NowUnixMicros();
   const std::string now = common::FormatRfc3339(now_us);
+  const std::string ts = common::LogTimestamp();
   for (WorkItem* it : fresh) {
     engine::OrderRow order = *std::static_pointer_cast<const engine::OrderRow>(it->loaded);
     if (auto s = status_now.find(order.id); s != status_now.end()) order.status = s->second;
@@ -107,6 +109,23 @@ void OrderSubmittedHandler::Apply(pqxx::transaction_base& txn, const std::string
     Write(txn, org, order, b, now);
     if (!b.new_status.empty()) status_now[order.id] = b.new_status;
     it->outcome_failed = b.outcome == engine::OrderBuild::Outcome::kRejected;
+    // One line per submission, written after the commit (OutboxBatch::log_lines).
+    const std::string_view trace =
+        it->env.traceparent.size() >= 35 ? std::string_view(it->env.traceparent).substr(3, 32) : std::string_view();
+    using Outcome = engine::OrderBuild::Outcome;
+    common::AppendLogRecord(outbox.log_lines(), b.outcome == Outcome::kCompleted ? common::LogLevel::kInfo
+                                                                                   : common::LogLevel::kWarn,
+                            ts,
+                            b.outcome == Outcome::kCompleted  ? "order built"
+                            : b.outcome == Outcome::kRejected ? "order rejected"
+                                                              : "order.submitted ignored: the order is not SUBMITTED",
+                            {{"order", order.id},
+                             {"organization", org},
+                             {"status", b.outcome == Outcome::kNotSubmitted ? std::string_view(order.status)
+                                                                            : std::string_view(b.new_status)},
+                             {"agent", b.agent ? std::string_view(b.agent->id) : std::string_view()},
+                             {"trace_id", trace},
+                             {"error", b.error}});
     // The milestones' events, then the order's completion (always last).
     for (size_t i = 0; i < b.events.size(); ++i)
       outbox.Add(i + 1 < b.events.size() ? milestone_topic_ : completed_topic_, order.id, b.events[i]);

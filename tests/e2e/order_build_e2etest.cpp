@@ -127,6 +127,11 @@ TEST_F(OrderBuildTest, SubmittedOrdersAreBuiltOnceRejectedWithTheReasonOrLeftAsT
     for (const auto& [k, v] : m.headers)
       if (k == "hub-error-class") letters[m.key] = v;
   EXPECT_EQ(letters, (std::map<std::string, std::string>{{"o_missing", "not_found"}, {"o_theirs", "not_found"}}));
+  // One log line per submission.
+  const std::string log = worker->StderrText();
+  EXPECT_NE(log.find(R"("msg":"order built","order":"o_good")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("msg":"order rejected","order":"o_bad")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("order":"o_draft","organization":"org_a","status":"DRAFT")"), std::string::npos) << log;
   StopWorker(*worker);
 
   // A dry-run replay of the order events (as the worker's role): the real

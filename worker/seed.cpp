@@ -21,14 +21,25 @@ std::string GreetingEdges() {
   return R"([{"id":"e1","source":"trigger","target":"greet"},{"id":"e2","source":"greet","target":"notify"}])";
 }
 
-std::string MakeWorkflowTriggered(const std::string& event_id, const std::string& organization_id,
-                                  const std::string& workflow_id, const std::string& name) {
+namespace {
+// A demo event up to its data's organizationId; the caller appends the rest
+// of the data and closes both objects.
+std::string BeginDemoEvent(const std::string& event_id, std::string_view type, const std::string& organization_id) {
   std::string out = "{\"specversion\":\"1.0\",\"id\":";
   common::AppendJsonString(out, event_id);
-  out += ",\"source\":\"urn:hub:demo\",\"type\":\"workflow.triggered\",\"time\":\"";
+  out += ",\"source\":\"urn:hub:demo\",\"type\":";
+  common::AppendJsonString(out, type);
+  out += ",\"time\":\"";
   out += common::FormatRfc3339(common::NowUnixMicros());
   out += "\",\"datacontenttype\":\"application/json\",\"data\":{\"organizationId\":";
   common::AppendJsonString(out, organization_id);
+  return out;
+}
+}  // namespace
+
+std::string MakeWorkflowTriggered(const std::string& event_id, const std::string& organization_id,
+                                  const std::string& workflow_id, const std::string& name) {
+  std::string out = BeginDemoEvent(event_id, "workflow.triggered", organization_id);
   out += ",\"workflowId\":";
   common::AppendJsonString(out, workflow_id);
   out += ",\"input\":{\"name\":";
@@ -39,12 +50,7 @@ std::string MakeWorkflowTriggered(const std::string& event_id, const std::string
 
 std::string MakeOrderSubmitted(const std::string& event_id, const std::string& organization_id,
                                const std::string& order_id) {
-  std::string out = "{\"specversion\":\"1.0\",\"id\":";
-  common::AppendJsonString(out, event_id);
-  out += ",\"source\":\"urn:hub:demo\",\"type\":\"order.submitted\",\"time\":\"";
-  out += common::FormatRfc3339(common::NowUnixMicros());
-  out += "\",\"datacontenttype\":\"application/json\",\"data\":{\"organizationId\":";
-  common::AppendJsonString(out, organization_id);
+  std::string out = BeginDemoEvent(event_id, "order.submitted", organization_id);
   out += ",\"orderId\":";
   common::AppendJsonString(out, order_id);
   out += "}}";

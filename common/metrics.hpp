@@ -99,16 +99,17 @@ struct Metrics {
   std::atomic<int64_t> steps_due{0};              // hub_steps_due
   AtomicHistogram step_timer_lag;                 // hub_step_timer_lag_seconds
   // hub_step_calls_total{outcome}: outside calls by outcome (response,
-  // retryable, refused), the order of clients::HttpOutcome::Kind.
+  // retryable, refused), the order of clients::HttpOutcome::Kind; a model
+  // call counts as one too (the local provider's included).
   std::array<std::atomic<uint64_t>, 3> step_calls{};
-  // By step type (kStepTypes: delay, http_request): hub_steps_started_total
+  // By step type (kStepTypes: delay, http_request, ai_agent): hub_steps_started_total
   // (claimed), hub_steps_finished_total{outcome} (kStepOutcomes: completed,
   // failed, retried, cancelled), and hub_step_duration_seconds (claim to the
   // commit of its result).
-  static constexpr const char* kStepTypes[2] = {"delay", "http_request"};
+  static constexpr const char* kStepTypes[3] = {"delay", "http_request", "ai_agent"};
   static constexpr const char* kStepOutcomes[4] = {"completed", "failed", "retried", "cancelled"};
-  std::array<std::atomic<uint64_t>, 2> steps_started{};
-  std::array<std::array<std::atomic<uint64_t>, 4>, 2> steps_finished{};
+  std::array<std::atomic<uint64_t>, 3> steps_started{};
+  std::array<std::array<std::atomic<uint64_t>, 4>, 3> steps_finished{};
   AtomicHistogram step_duration;          // hub_rebalances_total
   // Outbox relay.
   std::atomic<uint64_t> outbox_published{0};     // hub_outbox_published_total

@@ -91,6 +91,9 @@ void CompileStep(const rapidjson::Value& node, std::string_view type, CompiledSt
   } else if (type == "http_request") {
     step.kind = StepKind::kHttpRequest;
     step.http = CompileHttpNode(step.node_id, data);
+  } else if (type == "ai_agent") {
+    step.kind = StepKind::kAiAgent;
+    step.agent = CompileAgentNode(step.node_id, data);
   } else if (type == "delay") {
     step.kind = StepKind::kDelay;
     auto ms = data.FindMember("ms");
@@ -204,6 +207,7 @@ const char* StepTypeName(StepKind k) {
     case StepKind::kDelay: return "delay";
     case StepKind::kHttpRequest: return "http_request";
     case StepKind::kCondition: return "condition";
+    case StepKind::kAiAgent: return "ai_agent";
   }
   return "unknown";
 }
@@ -250,7 +254,8 @@ std::shared_ptr<const CompiledWorkflow> CompileWorkflow(std::string id, std::str
     if (edges.HasParseError()) throw std::invalid_argument("edges is not valid JSON");
     CompileGraph(nodes, edges, *wf);
     for (const auto& step : wf->steps) {
-      bool reads = step.kind == StepKind::kDelay || step.kind == StepKind::kHttpRequest;
+      bool reads = step.kind == StepKind::kDelay || step.kind == StepKind::kHttpRequest ||
+                   step.kind == StepKind::kAiAgent;
       for (const auto& f : step.fields) reads = reads || f.second.RefersTo("nodes");
       reads = reads || step.user_id.RefersTo("nodes") || step.title.RefersTo("nodes") ||
               step.message.RefersTo("nodes") || step.until.RefersTo("nodes") ||
@@ -406,7 +411,7 @@ enum : uint8_t { kNotReached, kRan, kSkipped, kPending };
 
 bool Decided(uint8_t f) { return f == kRan || f == kSkipped; }
 
-bool Waits(StepKind k) { return k == StepKind::kDelay || k == StepKind::kHttpRequest; }
+bool Waits(StepKind k) { return k == StepKind::kDelay || k == StepKind::kHttpRequest || k == StepKind::kAiAgent; }
 
 // What became of each step before the execution parked, read back from its
 // step log: which ran, which were skipped, and each condition's result.
@@ -468,6 +473,8 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
       out.output_json = std::string(resume->output_json);
       out.logs_json = std::string(resume->logs_json);
       out.nodes_executed = resume->nodes_executed;
+      out.tokens_used = resume->tokens_used;
+      out.cost = resume->cost;
     }
     return;
   }
@@ -530,6 +537,8 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     for (size_t i = 0; i < wf.steps.size(); ++i)
       if (wf.steps[i].node_id == resume->node_id && fate[i] == kPending) at = i;
     out.nodes_executed = resume->nodes_executed;
+    out.tokens_used = resume->tokens_used;
+    out.cost = resume->cost;
     logs.assign(resume->logs_json.substr(0, resume->logs_json.rfind(']')));
     output.Parse(resume->output_json.data(), resume->output_json.size());
     nodes.Parse(resume->nodes_json.data(), resume->nodes_json.size());
@@ -547,7 +556,7 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
     }
     const CompiledStep& waited = wf.steps[at];
     const size_t node_start = logs.size();
-    if (waited.kind == StepKind::kHttpRequest && !resume->node_error.empty()) {
+    if (waited.kind != StepKind::kDelay && !resume->node_error.empty()) {
       FailExecution(&waited, node_start, resume->node_error, out);
       return;
     }
@@ -567,8 +576,17 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
         return;
       }
       logs += ",\"attempts\":" + std::to_string(resume->attempts);
-      if (parsed.IsObject() && parsed.HasMember("status") && parsed["status"].IsInt())
+      if (waited.kind == StepKind::kAiAgent) {
+        // The model's reported usage is the execution's (tokensUsed, cost).
+        int64_t tokens = 0;
+        double cost = 0;
+        AgentUsage(parsed, tokens, cost);
+        out.tokens_used = std::min(kMaxTokensUsed, out.tokens_used + std::min(tokens, kMaxTokensUsed));
+        out.cost = std::min(kMaxCostCents, out.cost + std::min(cost, kMaxCostCents));
+        logs += ",\"tokensUsed\":" + std::to_string(tokens);
+      } else if (parsed.IsObject() && parsed.HasMember("status") && parsed["status"].IsInt()) {
         logs += ",\"httpStatus\":" + std::to_string(parsed["status"].GetInt());
+      }
       response.Swap(parsed);
       SetNodeOutput(nodes, waited.node_id, response);
     }
@@ -630,6 +648,12 @@ void RunWorkflow(const CompiledWorkflow& wf, const TriggerInput& trigger, const 
           // request is rendered now, from the state it depends on.
           Park(step, "http_request", trigger.now_unix_us, ToJson(RenderHttpRequest(*step.http, ctx)), node_start,
                out);
+          parked = true;
+          break;
+        case StepKind::kAiAgent:
+          // The model is called by a step runner, as an http_request is; the
+          // prompt is rendered now, from the state it depends on.
+          Park(step, "ai_agent", trigger.now_unix_us, ToJson(RenderAgentRequest(*step.agent, ctx)), node_start, out);
           parked = true;
           break;
       }

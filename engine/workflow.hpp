@@ -6,8 +6,8 @@
 // Node types handled here: `trigger` (entry point), `transform` (data.fields:
 // name -> template), `notification` (data.userId/title/message templates,
 // data.notificationType), `delay` (data.ms, or data.until: an RFC 3339 time or
-// a template rendering one), `condition`, `http_request`.  A delay that has
-// not passed and an outside call park their node: a durable step
+// a template rendering one), `condition`, `http_request`, `ai_agent`.  A delay
+// that has not passed and an outside call (HTTP, model) park their node: a durable step
 // (ExecutionResult::parked) that the caller makes durable and whose result it
 // passes back later with ResumePoint.  Nodes that do not depend on a parked
 // node go on running, so independent branches wait (and call out) at the same
@@ -28,6 +28,7 @@
 
 #include <rapidjson/document.h>
 
+#include "engine/agent_step.hpp"
 #include "engine/condition.hpp"
 #include "engine/http_step.hpp"
 #include "engine/limits.hpp"
@@ -38,7 +39,7 @@ namespace hub::engine {
 enum class ExecutionStatus { kCompleted, kFailed, kCancelled, kRunning };
 const char* ToString(ExecutionStatus s);  // "COMPLETED", ...
 
-enum class StepKind { kTrigger, kTransform, kNotification, kDelay, kHttpRequest, kCondition };
+enum class StepKind { kTrigger, kTransform, kNotification, kDelay, kHttpRequest, kCondition, kAiAgent };
 
 struct CompiledStep {
   std::string node_id;
@@ -49,6 +50,7 @@ struct CompiledStep {
   Template until;                                          // delay: data.until
   std::shared_ptr<const HttpNodeConfig> http;              // http_request
   std::shared_ptr<const ConditionConfig> condition;        // condition
+  std::shared_ptr<const AgentNodeConfig> agent;            // ai_agent
   // Edges into this node: from the step at `from` (an index into steps),
   // taken when that step ran and, for a condition, its result matches
   // `handle` ("true"/"false"; empty: always).  A node none of whose edges is
@@ -95,9 +97,9 @@ struct NotificationWrite {
 // A node the execution waits at: one durable step.
 struct ParkedStep {
   std::string node_id;
-  std::string kind;     // "delay" or "http_request"
+  std::string kind;     // "delay", "http_request" or "ai_agent"
   int64_t due_us = 0;   // when it can run (a delay: when it is over)
-  std::string request;  // an http_request: the request (HttpRequestSpec as JSON)
+  std::string request;  // the request (HttpRequestSpec or AgentRequestSpec as JSON)
 };
 
 // What one execution produced; the caller turns it into rows and events.
@@ -112,6 +114,8 @@ struct ExecutionResult {
   std::vector<ParkedStep> parked;
   std::string waiting_at;
   std::string nodes_json = "{}";  // outputs of finished nodes: {"<id>": {"output": ...}}
+  // What the execution's model calls used so far (their reported usage) and
+  // cost (US cents): carried over a resume (ResumePoint) and added to.
   int64_t tokens_used = 0;
   double cost = 0;
   std::vector<NotificationWrite> notifications;
@@ -135,11 +139,14 @@ struct ResumePoint {
   int nodes_executed = 0;
   int64_t waited_until_us = 0;   // a delay: when it was due
   std::string_view nodes_json = "{}";  // outputs of finished nodes, as stored
-  // An http_request: its output (HttpNodeOutput), or why it failed for good,
-  // and how many calls were made.
+  // An http_request or ai_agent: its output (HttpNodeOutput,
+  // AgentNodeOutput), or why it failed for good, and how many calls were made.
   std::string_view node_output_json;
   std::string_view node_error;
   int attempts = 0;
+  // What the execution had used before (its tokens_used and cost, as stored).
+  int64_t tokens_used = 0;
+  double cost = 0;
 };
 
 // The longest delay a node may ask for.
@@ -148,6 +155,10 @@ inline constexpr int64_t kMaxDelayMs = int64_t{366} * 24 * 3600 * 1000;
 // Column sizes (schemas/sql) the engine checks before anything is written.
 inline constexpr size_t kMaxNotificationTitleChars = 200;  // notifications.title varchar(200)
 inline constexpr size_t kMaxNotificationTypeChars = 50;    // notifications.type varchar(50)
+// workflow_executions.tokens_used integer and cost numeric(12,2): what model
+// calls report is added up to these (a provider's usage is not trusted to fit).
+inline constexpr int64_t kMaxTokensUsed = 2147483647;
+inline constexpr double kMaxCostCents = 1e9;
 // An execution's error text is cut to this (it is stored and sent in the
 // completion event).
 inline constexpr size_t kMaxErrorBytes = 2048;

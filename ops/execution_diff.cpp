@@ -1,5 +1,6 @@
 #include "ops/execution_diff.hpp"
 
+#include <cstdio>
 #include <map>
 
 #include <rapidjson/document.h>
@@ -68,6 +69,13 @@ std::string NotificationText(const engine::NotificationWrite& n) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+// As workflow_executions.cost keeps it: numeric(12,2).
+std::string Cents(double cents) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.2f", cents);
+  return text;
+}
+
 }  // namespace
 
 std::vector<Difference> DiffExecutions(const ExecutionRecord& recorded, const ExecutionRecord& replayed) {
@@ -81,6 +89,9 @@ std::vector<Difference> DiffExecutions(const ExecutionRecord& recorded, const Ex
                    replayed.error.empty() ? kNone : replayed.error});
   if (recorded.nodes_executed != replayed.nodes_executed)
     out.push_back({"nodes_executed", std::to_string(recorded.nodes_executed), std::to_string(replayed.nodes_executed)});
+  if (recorded.tokens_used != replayed.tokens_used)
+    out.push_back({"tokens_used", std::to_string(recorded.tokens_used), std::to_string(replayed.tokens_used)});
+  if (Cents(recorded.cost) != Cents(replayed.cost)) out.push_back({"cost", Cents(recorded.cost), Cents(replayed.cost)});
 
   NodeLog a, b;
   ReadLog(recorded.logs_json, a);
@@ -120,6 +131,8 @@ ExecutionRecord RecordOf(const engine::ExecutionResult& r, std::vector<engine::N
   e.error = r.error;
   e.logs_json = r.logs_json;
   e.nodes_executed = r.nodes_executed;
+  e.tokens_used = r.tokens_used;
+  e.cost = r.cost;
   e.notifications = std::move(notifications);
   return e;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Recorded against replayed: what an execution wrote (status, output, error,
-// step log node by node, notifications) compared with what a replay produced.
+// tokens used and cost, step log node by node, notifications) compared with what a replay produced.
 // Pure.
 //
 // Step log entries are compared as JSON values (member order does not
@@ -20,11 +20,14 @@ struct ExecutionRecord {
   std::string error;
   std::string logs_json = "[]";  // the step log
   int nodes_executed = 0;
+  int64_t tokens_used = 0;
+  double cost = 0;  // US cents; compared as stored (two decimals)
   std::vector<engine::NotificationWrite> notifications;
 };
 
 struct Difference {
-  std::string where;     // "status", "output", "error", "nodes_executed", "node <id>", "notification <id>"
+  std::string where;     // "status", "output", "error", "nodes_executed", "tokens_used", "cost", "node <id>",
+                         // "notification <id>"
   std::string recorded;  // JSON or text; "(none)" when absent
   std::string replayed;
 };

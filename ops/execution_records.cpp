@@ -38,7 +38,8 @@ std::optional<StoredExecution> LoadExecution(pqxx::transaction_base& txn, const 
       "SELECT id, workflow_id, organization_id, (extract(epoch FROM started_at) * 1000000)::bigint,"
       " coalesce(input::text, '{}'), coalesce(trigger_event_id, ''), coalesce(trigger_source, ''),"
       " coalesce(triggered_by, ''), coalesce(correlation_id, ''), coalesce(traceparent, ''), coalesce(replay_of, ''),"
-      " status::text, coalesce(output::text, ''), coalesce(error, ''), logs::text, nodes_executed"
+      " status::text, coalesce(output::text, ''), coalesce(error, ''), logs::text, nodes_executed, tokens_used,"
+      " cost::float8"
       " FROM workflow_executions WHERE id = $1",
       execution_id);
   if (rows.empty()) return std::nullopt;
@@ -60,6 +61,8 @@ std::optional<StoredExecution> LoadExecution(pqxx::transaction_base& txn, const 
   e.record.error = r[13].as<std::string>();
   e.record.logs_json = r[14].as<std::string>();
   e.record.nodes_executed = r[15].as<int>();
+  e.record.tokens_used = r[16].as<int64_t>();
+  e.record.cost = r[17].as<double>();
   for (const auto& n : txn.exec_params(kNotificationsOf, execution_id)) {
     engine::NotificationWrite w;
     w.id = n[0].as<std::string>();

@@ -63,6 +63,8 @@ ReplayedExecution ReplayExecution(const engine::CompiledWorkflow& wf, const rapi
     point.logs_json = parked.logs_json;
     point.nodes_executed = parked.nodes_executed;
     point.nodes_json = parked.nodes_json;
+    point.tokens_used = parked.tokens_used;
+    point.cost = parked.cost;
     engine::RunWorkflow(wf, engine::TriggerInput{&trigger, input, execution_id, now_us}, limits, out.result, &point);
     ++out.segments;
     collect();

@@ -210,6 +210,17 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   ho.max_response_bytes = static_cast<size_t>(s.http_max_response_bytes);
   const clients::HttpClient http_client(ho);
   so.http = &http_client;
+  clients::ModelClientOptions mo;
+  mo.openai = {s.llm_base_url, s.llm_api_key};
+  mo.anthropic = {s.anthropic_base_url, s.anthropic_api_key};
+  mo.ca_file = s.http_ca_file;
+  mo.max_response_bytes = static_cast<size_t>(s.http_max_response_bytes);
+  const clients::ModelClient model_client(mo);
+  so.models = &model_client;
+  common::LogInfo("ai_agent model endpoints",
+                  {{"openai", s.llm_base_url.empty() ? "local provider (HUB_LLM_BASE_URL unset)" : common::RedactUrl(s.llm_base_url)},
+                   {"anthropic", s.anthropic_base_url.empty() ? "local provider (HUB_ANTHROPIC_BASE_URL unset)"
+                                                              : common::RedactUrl(s.anthropic_base_url)}});
   so.concurrency = s.step_concurrency;
   so.lease_ms = s.step_lease_ms;
   workflows::WorkflowStepRunner steps(so, metrics);

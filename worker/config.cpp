@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "clients/http_client.hpp"
 #include "common/error.hpp"
 
 namespace hub::worker {
@@ -26,10 +27,12 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_LOG_FORMAT", "json|text", "json; text when stderr is a terminal"},
       {"HUB_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM", "30"},
       {"HUB_SECRET_KEY", "base64 32-byte key for integration credentials", ""},
-      {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint for ai_agent steps", ""},
-      {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL", ""},
-      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps may call (comma list; *.example.com for subdomains; internal addresses only when listed exactly)", ""},
-      {"HUB_STEP_CONCURRENCY", "outside calls (http_request) in flight per process", "64"},
+      {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint (POST {base}/chat/completions) for ai_agent steps; unset = the built-in deterministic local provider (no network, not a model)", ""},
+      {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL (Authorization: Bearer)", ""},
+      {"HUB_ANTHROPIC_BASE_URL", "Anthropic Messages endpoint (POST {base}/v1/messages) for agents whose model_config.provider is anthropic; unset = the local provider", ""},
+      {"HUB_ANTHROPIC_API_KEY", "API key for HUB_ANTHROPIC_BASE_URL (x-api-key)", ""},
+      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps and agent tools may call (comma list; *.example.com for subdomains; internal addresses only when listed exactly)", ""},
+      {"HUB_STEP_CONCURRENCY", "outside calls (HTTP, model) in flight per process", "64"},
       {"HUB_STEP_LEASE_MS", "a claimed durable step is held this long (ms); a crashed worker's steps are taken over after it; calls are cut 1 s before it ends", "60000"},
       {"HUB_HTTP_CA_FILE", "extra trusted CA certificates (PEM) for https calls, besides the system's", ""},
       {"HUB_HTTP_MAX_RESPONSE_BYTES", "largest http_request response body; larger ones fail the node", "1048576"},
@@ -61,6 +64,17 @@ std::string FlagName(const std::string& env_name) {
 }
 
 namespace {
+
+// A model endpoint's base URL: http(s)://host[:port][/path], or empty.
+std::string ModelBaseUrl(const std::string& name, const std::string& v) {
+  if (v.empty()) return v;
+  clients::ParsedUrl u;
+  std::string why;
+  if (!clients::ParseUrl(v, u, why) || v.find('?') != std::string::npos)
+    throw ConfigError(name + ": expected http(s)://host[:port][/path] without a query, got '" + v + "'" +
+                      (why.empty() ? "" : " (" + why + ")"));
+  return v;
+}
 
 int ParseInt(const std::string& name, const std::string& v, int min, int max) {
   if (v.empty()) throw ConfigError(name + ": expected an integer, got an empty value");
@@ -198,8 +212,11 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags, const std
   }
   if (has("HUB_SHUTDOWN_TIMEOUT")) s.shutdown_timeout_s = ParseInt("HUB_SHUTDOWN_TIMEOUT", get("HUB_SHUTDOWN_TIMEOUT"), 1, 3600);
   if (has("HUB_SECRET_KEY")) s.secret_key = get("HUB_SECRET_KEY");
-  if (has("HUB_LLM_BASE_URL")) s.llm_base_url = get("HUB_LLM_BASE_URL");
+  if (has("HUB_LLM_BASE_URL")) s.llm_base_url = ModelBaseUrl("HUB_LLM_BASE_URL", get("HUB_LLM_BASE_URL"));
   if (has("HUB_LLM_API_KEY")) s.llm_api_key = get("HUB_LLM_API_KEY");
+  if (has("HUB_ANTHROPIC_BASE_URL"))
+    s.anthropic_base_url = ModelBaseUrl("HUB_ANTHROPIC_BASE_URL", get("HUB_ANTHROPIC_BASE_URL"));
+  if (has("HUB_ANTHROPIC_API_KEY")) s.anthropic_api_key = get("HUB_ANTHROPIC_API_KEY");
   if (has("HUB_HTTP_ALLOWLIST")) s.http_allowlist = SplitComma(get("HUB_HTTP_ALLOWLIST"));
   if (has("HUB_HTTP_CA_FILE")) {
     s.http_ca_file = get("HUB_HTTP_CA_FILE");

@@ -24,8 +24,10 @@ struct Settings {
   bool log_json = true;
   int shutdown_timeout_s = 30;
   std::string secret_key;  // base64 of 32 bytes; decoded where used
-  std::string llm_base_url;
+  std::string llm_base_url;  // OpenAI-compatible Chat Completions; empty: the local provider
   std::string llm_api_key;
+  std::string anthropic_base_url;  // Anthropic Messages; empty: the local provider
+  std::string anthropic_api_key;
   std::vector<std::string> http_allowlist;
   int step_concurrency = 64;         // outside calls in flight per process
   int step_lease_ms = 60000;         // a claimed durable step is held this long

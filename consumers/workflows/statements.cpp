@@ -65,21 +65,26 @@ void PrepareStatements(pqxx::connection& conn) {
                "count(*), count(*) FILTER (WHERE due_at <= $1::timestamptz) FROM execution_steps");
   conn.prepare(sql::kLoadParkedExecutions,
                "SELECT id, workflow_id, status::text, coalesce(output::text, '{}'), logs::text, nodes_executed, "
-               "node_outputs::text, (extract(epoch FROM started_at) * 1000000)::bigint, coalesce(replay_of, '') "
+               "node_outputs::text, (extract(epoch FROM started_at) * 1000000)::bigint, coalesce(replay_of, ''), "
+               "tokens_used, cost::float8 "
                "FROM workflow_executions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE");
   conn.prepare(sql::kUpdateExecutions,
                "UPDATE workflow_executions e SET status = u.status::execution_status, completed_at = u.completed_at, "
                "duration = u.duration, output = u.output, error = u.error, logs = u.logs, "
-               "nodes_executed = u.nodes_executed, next_node = u.next_node, node_outputs = u.node_outputs "
+               "nodes_executed = u.nodes_executed, next_node = u.next_node, node_outputs = u.node_outputs, "
+               "tokens_used = u.tokens_used, cost = u.cost "
                "FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::text[], "
-               "$7::jsonb[], $8::int[], $9::text[], $10::jsonb[]) "
-               "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node, node_outputs) "
+               "$7::jsonb[], $8::int[], $9::text[], $10::jsonb[], $11::int[], $12::float8[]) "
+               "AS u(id, status, completed_at, duration, output, error, logs, nodes_executed, next_node, node_outputs, "
+               "tokens_used, cost) "
                "WHERE e.id = u.id");
   conn.prepare(sql::kInsertCallResults,
                "INSERT INTO execution_call_results (organization_id, execution_id, node_id, kind, output, error, "
                "attempts, recorded_at) "
                "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], "
                "$8::timestamptz[]) ON CONFLICT DO NOTHING");
+  conn.prepare(sql::kLoadAgents,
+               "SELECT id, is_active, model_config::text, personality::text FROM ai_agents WHERE id = ANY($1::text[])");
 }
 
 }  // namespace hub::workflows

@@ -35,14 +35,20 @@ inline constexpr const char* kRescheduleSteps = "hub_reschedule_steps";
 // claimed (null: none), steps waiting, and of them due at $1
 inline constexpr const char* kStepsOutlook = "hub_steps_outlook";
 // Under the tenant: ($1 execution ids) -> the executions to resume, locked in
-// id order (two runners resuming branches of one execution take turns)
+// id order (two runners resuming branches of one execution take turns):
+// id, workflow_id, status, output, logs, nodes_executed, node_outputs,
+// started_us, replay_of, tokens_used, cost
 inline constexpr const char* kLoadParkedExecutions = "hub_load_parked_executions";
-// Under the tenant: the next state of resumed executions
+// Under the tenant: the next state of resumed executions (tokens_used and
+// cost included: the model calls of ai_agent steps add to them)
 inline constexpr const char* kUpdateExecutions = "hub_update_executions";
 // Under the tenant: what settled calls answered (schemas/sql/0020), for
 // replay.  ($1 org, $2 execution ids, $3 node ids, $4 kinds, $5 outputs (null:
 // failed), $6 errors, $7 attempts, $8 recorded at)
 inline constexpr const char* kInsertCallResults = "hub_insert_call_results";
+// Under the tenant: the agents ai_agent steps name.  ($1 agent ids) -> id,
+// is_active, model_config, personality
+inline constexpr const char* kLoadAgents = "hub_load_agents";
 }  // namespace sql
 
 inline constexpr const char* kStepsChannel = "hub_steps";

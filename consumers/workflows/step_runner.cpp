@@ -34,6 +34,7 @@ std::string_view StringAt(const rapidjson::Value& obj, const char* key) {
 // non-empty) a reason to try again later.
 struct CallVerdict {
   std::string output, error, retryable;
+  int64_t retry_after_ms = -1;  // the answer's Retry-After, if any
 };
 
 CallVerdict Judge(const clients::HttpOutcome& o) {
@@ -54,11 +55,34 @@ CallVerdict Judge(const clients::HttpOutcome& o) {
       v.error = o.error;
       break;
   }
+  v.retry_after_ms = o.retry_after_ms;
   return v;
 }
 
+CallVerdict Judge(const clients::ModelOutcome& o, const engine::ModelCall& call) {
+  CallVerdict v;
+  switch (o.answer.kind) {
+    case engine::ModelAnswer::Kind::kAnswer:
+      v.output = engine::AgentNodeOutput(call, o.answer, o.provider);
+      break;
+    case engine::ModelAnswer::Kind::kRetryable:
+      v.retryable = o.answer.error;
+      break;
+    case engine::ModelAnswer::Kind::kError:
+      v.error = o.answer.error;
+      break;
+  }
+  v.retry_after_ms = o.retry_after_ms;
+  return v;
+}
+
+// hub_step_calls_total's outcome of a model call (HttpOutcome::Kind order).
+size_t CallOutcomeIndex(const engine::ModelAnswer& a) {
+  return a.kind == engine::ModelAnswer::Kind::kRetryable ? 1 : 0;
+}
+
 // Index of a step kind in common::Metrics::kStepTypes.
-size_t TypeIndex(const std::string& kind) { return kind == "http_request" ? 1 : 0; }
+size_t TypeIndex(const std::string& kind) { return kind == "http_request" ? 1 : kind == "ai_agent" ? 2 : 0; }
 enum Outcome : size_t { kCompletedStep = 0, kFailedStep = 1, kRetriedStep = 2, kCancelledStep = 3 };
 
 const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
@@ -73,6 +97,8 @@ const rapidjson::Value* MemberAt(const rapidjson::Value& obj, const char* key) {
 struct Execution {
   std::string id, workflow_id, status, output, logs, node_outputs, error, waiting_at, completion, trigger_text;
   std::string replay_of;  // an execution of `replay --reprocess`: the one it re-ran
+  int64_t tokens_used = 0;  // what its model calls used so far
+  double cost = 0;
   bool has_node_outputs = false;
   bool changed = false;
   bool ended = false;  // in this round
@@ -86,8 +112,9 @@ struct WorkflowStepRunner::Claimed {
   std::string org, execution_id, node_id, trigger_text, kind, nodes_text, request_text;
   int64_t due_us = 0;
   int calls = 0;  // made before this round
-  std::optional<clients::HttpOutcome> outcome;  // http_request: this round's call
-  engine::NodeRetry retry;                       // http_request: of the stored request
+  std::optional<CallVerdict> verdict;  // http_request, ai_agent: what this round's call says
+  engine::NodeRetry retry;             // of the stored request
+  int64_t timeout_ms = 0;              // ai_agent: of the stored request
 };
 
 class WorkflowStepRunner::Listener : public pqxx::notification_receiver {
@@ -210,11 +237,27 @@ size_t WorkflowStepRunner::RunOnce() {
 void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
   std::vector<Claimed*> calls;
   for (auto& c : claimed)
-    if (c.kind == "http_request") calls.push_back(&c);
+    if (c.kind == "http_request" || c.kind == "ai_agent") calls.push_back(&c);
   if (calls.empty()) return;
+  // The model calls of ai_agent steps: their requests, and the agents they
+  // name, read under each step's tenant before any call is made.
+  std::vector<std::optional<engine::ModelCall>> model_calls(calls.size());
+  PrepareModelCalls(calls, model_calls);
   if (!pool_) pool_ = std::make_unique<consumers::CallPool>(static_cast<size_t>(std::max(1, options_.concurrency)));
   pool_->RunAll(calls.size(), [&](size_t i) {
     Claimed& c = *calls[i];
+    const std::string idempotency_key = c.execution_id + ":" + c.node_id;
+    // The call ends before the lease does, so no other worker calls again meanwhile.
+    const int64_t lease_left_ms = options_.lease_ms - 1000;
+    if (c.kind == "ai_agent") {
+      if (c.verdict) return;  // refused before any call (PrepareModelCalls)
+      const clients::ModelOutcome outcome =
+          options_.models->Complete(*model_calls[i], std::min<int64_t>(c.timeout_ms, lease_left_ms), idempotency_key);
+      if (outcome.called)
+        metrics_.step_calls[CallOutcomeIndex(outcome.answer)].fetch_add(1, std::memory_order_relaxed);
+      c.verdict = Judge(outcome, *model_calls[i]);
+      return;
+    }
     engine::HttpRequestSpec spec;
     std::string why;
     clients::HttpOutcome outcome;
@@ -226,13 +269,72 @@ void WorkflowStepRunner::Call(std::vector<Claimed>& claimed) {
       outcome.error = "this worker has no HTTP client";
     } else {
       c.retry = spec.retry;
-      // The call ends before the lease does, so no other worker calls again meanwhile.
-      spec.timeout_ms = std::min<int64_t>(spec.timeout_ms, options_.lease_ms - 1000);
-      outcome = options_.http->Send(spec, {{"Idempotency-Key", c.execution_id + ":" + c.node_id}});
+      spec.timeout_ms = std::min<int64_t>(spec.timeout_ms, lease_left_ms);
+      outcome = options_.http->Send(spec, {{"Idempotency-Key", idempotency_key}});
     }
     metrics_.step_calls[static_cast<size_t>(outcome.kind)].fetch_add(1, std::memory_order_relaxed);
-    c.outcome = std::move(outcome);
+    c.verdict = Judge(outcome);
   });
+}
+
+void WorkflowStepRunner::PrepareModelCalls(const std::vector<Claimed*>& calls,
+                                           std::vector<std::optional<engine::ModelCall>>& model_calls) {
+  std::vector<engine::AgentRequestSpec> specs(calls.size());
+  std::map<std::string, std::set<std::string>> agents_by_org;  // the agents to read, per organisation
+  for (size_t i = 0; i < calls.size(); ++i) {
+    Claimed& c = *calls[i];
+    if (c.kind != "ai_agent") continue;
+    std::string why;
+    if (!engine::FromJson(c.request_text, specs[i], why)) {
+      c.verdict = CallVerdict{{}, why, {}};
+    } else if (!options_.models) {
+      c.verdict = CallVerdict{{}, "this worker has no model client", {}};
+    } else {
+      c.retry = specs[i].retry;
+      c.timeout_ms = specs[i].timeout_ms;
+      if (!specs[i].agent_id.empty()) agents_by_org[c.org].insert(specs[i].agent_id);
+    }
+  }
+  // (organisation, agent id) -> its settings, or why it cannot be used.
+  std::map<std::pair<std::string, std::string>, std::pair<engine::ModelSettings, std::string>> agents;
+  if (!agents_by_org.empty()) {
+    pqxx::read_transaction t(*conn_);
+    for (const auto& [org, ids] : agents_by_org) {
+      store::SetTenant(t, org);  // row-level security: only this organisation's agents
+      PgArray a(PgElement::kText);
+      for (const auto& id : ids) a.Add(id);
+      for (const auto& r : t.exec_prepared(workflows::sql::kLoadAgents, a.param())) {
+        auto& entry = agents[{org, r[0].as<std::string>()}];
+        if (!r[1].as<bool>()) {
+          entry.second = "agent '" + engine::Excerpt(r[0].as<std::string>()) + "' is inactive (is_active = false)";
+          continue;
+        }
+        std::string why;
+        if (!engine::AgentSettings(r[2].as<std::string>(), r[3].as<std::string>(), entry.first, why))
+          entry.second = "agent '" + engine::Excerpt(r[0].as<std::string>()) + "': " + why;
+      }
+    }
+    t.commit();
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    Claimed& c = *calls[i];
+    if (c.kind != "ai_agent" || c.verdict) continue;
+    engine::ModelSettings agent;
+    if (!specs[i].agent_id.empty()) {
+      auto found = agents.find({c.org, specs[i].agent_id});
+      if (found == agents.end()) {
+        c.verdict = CallVerdict{{}, "agent '" + engine::Excerpt(specs[i].agent_id) +
+                                        "' does not exist in this organisation", {}};
+        continue;
+      }
+      if (!found->second.second.empty()) {
+        c.verdict = CallVerdict{{}, found->second.second, {}};
+        continue;
+      }
+      agent = found->second.first;
+    }
+    model_calls[i] = engine::ResolveModelCall(agent, specs[i]);
+  }
 }
 
 size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::SteadyTime claimed_at) {
@@ -283,6 +385,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       if (e.has_node_outputs) e.node_outputs = r[6].as<std::string>();
       e.started_us = r[7].as<int64_t>();
       e.replay_of = r[8].as<std::string>();
+      e.tokens_used = r[9].as<int64_t>();
+      e.cost = r[10].as<double>();
       order.push_back(&e);
     }
     std::map<std::string_view, std::shared_ptr<const engine::CompiledWorkflow>> wanted;
@@ -299,10 +403,9 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       // its failure, or another attempt later (the step stays).
       std::string node_output, node_error;
       int attempts = c->calls;
-      if (c->kind == "http_request" && c->outcome) {
-        const clients::HttpOutcome& o = *c->outcome;
+      if (c->verdict) {
         attempts = c->calls + 1;
-        CallVerdict verdict = Judge(o);
+        CallVerdict& verdict = *c->verdict;
         node_output = std::move(verdict.output);
         node_error = std::move(verdict.error);
         const std::string& retryable = verdict.retryable;
@@ -311,7 +414,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
                                               std::chrono::milliseconds(3600000)};
           int64_t wait_ms =
               consumers::BackoffDelay(policy, attempts, std::uniform_real_distribution<double>(0, 1)(rng_)).count();
-          wait_ms = std::max(wait_ms, std::min<int64_t>(o.retry_after_ms, 3600000));
+          wait_ms = std::max(wait_ms, std::min<int64_t>(verdict.retry_after_ms, 3600000));
           finished.emplace_back(TypeIndex(c->kind), kRetriedStep);
           r_exec.Add(c->execution_id);
           r_node.Add(c->node_id);
@@ -329,7 +432,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       if (found == executions.end()) continue;  // the execution was deleted
       Execution& e = found->second;
       if (e.ended || (e.status != "RUNNING" && e.status != "CANCELLED")) continue;  // finished meanwhile
-      if (c->kind == "http_request" && e.status == "RUNNING") {
+      if (c->verdict && e.status == "RUNNING") {
         c_exec.Add(c->execution_id);
         c_node.Add(c->node_id);
         c_kind.Add(c->kind);
@@ -353,6 +456,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       point.node_output_json = node_output;
       point.node_error = node_error;
       point.attempts = attempts;
+      point.tokens_used = e.tokens_used;
+      point.cost = e.cost;
       auto wf = wanted.find(e.workflow_id);
       if (e.status == "CANCELLED") {
         // The platform cancelled it while it waited: it stops before the node.
@@ -362,6 +467,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
         result.output_json = e.output;
         result.logs_json = e.logs;
         result.nodes_executed = e.nodes_executed;
+        result.tokens_used = e.tokens_used;
+        result.cost = e.cost;
       } else if (wf == wanted.end() || !wf->second) {
         result = engine::ExecutionResult{};
         result.status = engine::ExecutionStatus::kFailed;
@@ -369,6 +476,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
         result.output_json = e.output;
         result.logs_json = e.logs;
         result.nodes_executed = e.nodes_executed;
+        result.tokens_used = e.tokens_used;
+        result.cost = e.cost;
       } else {
         engine::RunWorkflow(*wf->second, engine::TriggerInput{&trigger, input, c->execution_id, now_us},
                             options_.limits, result, &point);
@@ -412,6 +521,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       e.status = engine::ToString(result.status);
       e.logs = std::move(result.logs_json);
       e.nodes_executed = result.nodes_executed;
+      e.tokens_used = result.tokens_used;
+      e.cost = result.cost;
       e.output = std::move(result.output_json);
       for (auto& n : result.notifications) e.notifications.push_back(std::move(n));
     }
@@ -419,7 +530,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     PgArray u_id(PgElement::kText), u_status(PgElement::kText), u_completed(PgElement::kTimestamptz),
         u_duration(PgElement::kInt4), u_output(PgElement::kJsonb), u_error(PgElement::kText),
         u_logs(PgElement::kJsonb), u_nodes(PgElement::kInt4), u_next(PgElement::kText),
-        u_node_outputs(PgElement::kJsonb);
+        u_node_outputs(PgElement::kJsonb), u_tokens(PgElement::kInt4), u_cost(PgElement::kFloat8);
     NotificationRows notifications;
     PgArray s_exec(PgElement::kText), s_node(PgElement::kText), s_kind(PgElement::kText),
         s_due(PgElement::kTimestamptz), s_trigger(PgElement::kJsonb), s_request(PgElement::kJsonb);
@@ -429,6 +540,8 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
       u_status.Add(e->status);
       u_logs.Add(e->logs);
       u_nodes.AddInt(e->nodes_executed);
+      u_tokens.AddInt(e->tokens_used);
+      u_cost.AddFloat(e->cost);
       for (const auto& n : e->notifications) notifications.Add(n);
       if (e->status == "RUNNING") {
         u_completed.AddNull();
@@ -466,7 +579,7 @@ size_t WorkflowStepRunner::Resume(std::vector<Claimed>& claimed, common::Clock::
     if (u_id.size() > 0)
       txn.exec_prepared(workflows::sql::kUpdateExecutions, u_id.param(), u_status.param(), u_completed.param(),
                         u_duration.param(), u_output.param(), u_error.param(), u_logs.param(), u_nodes.param(),
-                        u_next.param(), u_node_outputs.param());
+                        u_next.param(), u_node_outputs.param(), u_tokens.param(), u_cost.param());
     notifications.Insert(txn, org);
     if (c_exec.size() > 0)
       txn.exec_prepared(workflows::sql::kInsertCallResults, org, c_exec.param(), c_node.param(), c_kind.param(),

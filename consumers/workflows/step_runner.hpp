@@ -1,11 +1,13 @@
 #pragma once
 // Resumes workflow executions parked at a durable step (schemas/sql/0016,
-// 0017): a delay that is due, or an http_request whose call it makes.
+// 0017): a delay that is due, or an http_request or ai_agent whose call (an
+// HTTP request, a model call) it makes.
 //
 // One thread per process with its own connection.  A round claims up to
 // `batch` due steps of any organisation with FOR UPDATE SKIP LOCKED and a
 // lease (its own short transaction), makes the http_request calls of the
-// round outside any transaction (at most `concurrency` at once, each with
+// round outside any transaction (the agents that ai_agent steps name are read
+// before, under each step's tenant; at most `concurrency` calls at once, each with
 // Idempotency-Key: <executionId>:<nodeId> so that a call repeated after a
 // crash can be recognised), then resumes them in ONE transaction:
 // it re-checks that it still holds each lease (a lease that expired may have
@@ -21,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -29,6 +32,7 @@
 
 #include "common/clock.hpp"
 #include "clients/http_client.hpp"
+#include "clients/model_client.hpp"
 #include "common/metrics.hpp"
 #include "consumers/batch_applier.hpp"
 #include "consumers/call_pool.hpp"
@@ -49,6 +53,7 @@ struct StepRunnerOptions {
   // timeoutMs is at most 25 s), so that no other worker calls again meanwhile.
   int lease_ms = 60000;
   const clients::HttpClient* http = nullptr;  // required for http_request steps
+  const clients::ModelClient* models = nullptr;  // required for ai_agent steps
   int concurrency = 64;                       // outside calls in flight (HUB_STEP_CONCURRENCY)
   int max_wait_ms = 5000;  // longest sleep between rounds
   std::string owner;       // lease owner, unique per process
@@ -76,6 +81,10 @@ class WorkflowStepRunner {
   size_t Resume(std::vector<Claimed>& claimed, common::Clock::SteadyTime claimed_at);
   // The calls of the claimed http_request steps, outside any transaction.
   void Call(std::vector<Claimed>& claimed);
+  // The model calls of the claimed ai_agent steps (their agents read under
+  // the tenant); a step that cannot call gets its verdict instead.
+  void PrepareModelCalls(const std::vector<Claimed*>& calls,
+                         std::vector<std::optional<engine::ModelCall>>& model_calls);
   void WaitForWork();
 
   StepRunnerOptions options_;

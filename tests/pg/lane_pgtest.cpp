@@ -15,6 +15,7 @@
 #include <memory>
 #include <stdexcept>
 #include <pqxx/pqxx>
+#include <rapidjson/document.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -706,6 +707,208 @@ TEST_F(HttpLaneTest, TwoRunnersResumingBranchesOfOneExecutionTakeTurns) {
   EXPECT_EQ(Scalar("SELECT nodes_executed FROM workflow_executions"), 6);
   EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"status\":\"COMPLETED\"%'"), 1);
   EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps"), 0);
+}
+
+// ai_agent steps: the model call runs in the step runner's round against a
+// stub that speaks the provider's format; the agent is read under the tenant.
+class AgentLaneTest : public LaneHarness {
+ protected:
+  static constexpr const char* kKey = "sk-test-0123456789-secret";
+
+  // trigger -> ask (ai_agent with `agent_data`) -> notification of its text.
+  void Run(const std::string& agent_data, const clients::ModelClientOptions& models) {
+    const std::string wf = SeedOrgA(1).at(0);
+    {
+      pqxx::connection c(db_.admin_url());
+      pqxx::work t(c);
+      t.exec_params(
+          "INSERT INTO ai_agents (id, organization_id, name, personality, model_config) VALUES "
+          "('agent_oa', 'org_a', 'Writer', '{\"tone\":\"warm\"}', $1), ('agent_an', 'org_a', 'Critic', '{}', $2)",
+          R"({"provider":"openai","model":"gpt-test","temperature":0.2,"systemPrompt":"You write greetings.",)"
+          R"("pricing":{"inputCentsPerMillion":250,"outputCentsPerMillion":1000}})",
+          R"({"provider":"anthropic","model":"claude-test","maxTokens":200})");
+      t.commit();
+    }
+    testing::SetWorkflowDefinition(
+        db_.admin_url(), wf,
+        R"([{"id":"t","type":"trigger"},{"id":"ask","type":"ai_agent","data":)" + agent_data + R"(},
+            {"id":"n","type":"notification","data":{"userId":"user_a","title":"t",
+             "message":"{{nodes.ask.output.text}}"}}])",
+        R"([{"source":"t","target":"ask"},{"source":"ask","target":"n"}])");
+    ApplyOneTrigger(wf, "a-1", dead_letters_);
+    manual_ = std::make_unique<common::ManualClock>(common::SystemClock().NowUnixMicros());
+    models_ = std::make_unique<clients::ModelClient>(models);
+    workflows::StepRunnerOptions ro;
+    ro.database_url = db_.url();
+    ro.clock = manual_.get();
+    ro.owner = "runner";
+    ro.models = models_.get();
+    runner_ = std::make_unique<workflows::WorkflowStepRunner>(ro, metrics_);
+  }
+
+  std::string Outcome() {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec1("SELECT status::text || ' ' || coalesce(error, '') FROM workflow_executions")[0].as<std::string>();
+  }
+
+  std::string Text(const std::string& sql) {
+    pqxx::connection c(db_.admin_url());
+    pqxx::nontransaction q(c);
+    return q.exec1(sql)[0].as<std::string>();
+  }
+
+  NoDeadLetters dead_letters_;
+  std::unique_ptr<common::ManualClock> manual_;
+  std::unique_ptr<clients::ModelClient> models_;
+  std::unique_ptr<workflows::WorkflowStepRunner> runner_;
+};
+
+TEST_F(AgentLaneTest, AnOpenAiCompatibleAnswerCompletesTheExecutionWithItsUsageAndCost) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) {
+    return testing::HttpStub::Response{
+        200, {{"Content-Type", "application/json"}},
+        R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-test-2026",
+            "choices":[{"index":0,"message":{"role":"assistant","content":"Hello Ada!"},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":30000,"completion_tokens":12000,"total_tokens":42000}})"};
+  });
+  clients::ModelClientOptions mo;
+  mo.openai = {stub.url("/v1"), kKey};
+  Run(R"({"agentId":"agent_oa","prompt":"Greet {{input.name}}","maxTokens":64})", mo);
+  EXPECT_EQ(Outcome(), "RUNNING ");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_steps WHERE kind = 'ai_agent'"), 1);
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  const auto seen = stub.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].target, "/v1/chat/completions");
+  EXPECT_EQ(seen[0].headers.at("authorization"), std::string("Bearer ") + kKey);
+  EXPECT_NE(seen[0].headers.at("idempotency-key").find(":ask"), std::string::npos);
+  rapidjson::Document body;
+  body.Parse(seen[0].body.c_str());
+  ASSERT_TRUE(body.IsObject()) << seen[0].body;
+  EXPECT_STREQ(body["model"].GetString(), "gpt-test");
+  EXPECT_EQ(body["max_tokens"].GetInt(), 64);  // the node's bound over the agent's
+  EXPECT_DOUBLE_EQ(body["temperature"].GetDouble(), 0.2);
+  EXPECT_STREQ(body["messages"][0]["content"].GetString(), "You write greetings.\n\nPersonality: {\"tone\":\"warm\"}");
+  EXPECT_STREQ(body["messages"][1]["content"].GetString(), "Greet Ada");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'Hello Ada!'"), 1);
+  // 30,000 x 250 + 12,000 x 1,000 cents per million tokens = 19.5 cents.
+  EXPECT_EQ(Text("SELECT tokens_used || ' ' || cost FROM workflow_executions"), "42000 19.50");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM outbox WHERE payload LIKE '%\"tokensUsed\":42000%' "
+                   "AND payload LIKE '%\"cost\":19.50%'"),
+            1);
+  EXPECT_EQ(Text("SELECT kind || ' ' || (output->>'text') || ' ' || (output->'usage'->>'totalTokens') "
+                 "FROM execution_call_results WHERE node_id = 'ask' AND organization_id = 'org_a'"),
+            "ai_agent Hello Ada! 42000");
+  EXPECT_EQ(metrics_.steps_finished[2][0].load(), 1u);  // ai_agent, completed
+  // The key went into a header only.
+  EXPECT_EQ(Scalar(std::string("SELECT count(*) FROM workflow_executions WHERE logs::text LIKE '%") + kKey + "%'"), 0);
+}
+
+TEST_F(AgentLaneTest, AnAnthropicOverloadIsRetriedAndTheAnswerUsed) {
+  std::atomic<int> calls{0};
+  testing::HttpStub stub([&](const testing::HttpStub::Request&) {
+    if (++calls == 1)
+      return testing::HttpStub::Response{
+          529, {{"Content-Type", "application/json"}},
+          R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"};
+    return testing::HttpStub::Response{
+        200, {{"Content-Type", "application/json"}},
+        R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-test",
+            "content":[{"type":"text","text":"Fine work, "},{"type":"text","text":"Ada."}],
+            "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":4}})"};
+  });
+  clients::ModelClientOptions mo;
+  mo.anthropic = {stub.url(), kKey};
+  Run(R"({"agentId":"agent_an","prompt":"Review {{input.name}}","retry":{"maxAttempts":2,"backoffMs":100}})", mo);
+  EXPECT_EQ(runner_->RunOnce(), 0u);  // 529: rescheduled
+  manual_->Advance(std::chrono::seconds(1));
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  const auto seen = stub.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].target, "/v1/messages");
+  EXPECT_EQ(seen[1].headers.at("x-api-key"), kKey);
+  EXPECT_EQ(seen[1].headers.at("anthropic-version"), "2023-06-01");
+  EXPECT_EQ(seen[1].headers.count("authorization"), 0u);
+  rapidjson::Document body;
+  body.Parse(seen[1].body.c_str());
+  ASSERT_TRUE(body.IsObject()) << seen[1].body;
+  EXPECT_STREQ(body["model"].GetString(), "claude-test");
+  EXPECT_EQ(body["max_tokens"].GetInt(), 200);
+  EXPECT_STREQ(body["messages"][0]["content"].GetString(), "Review Ada");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM notifications WHERE message = 'Fine work, Ada.'"), 1);
+  EXPECT_EQ(Text("SELECT tokens_used || ' ' || cost || ' ' || (logs->1->>'attempts') FROM workflow_executions"),
+            "13 0.00 2");
+  EXPECT_EQ(metrics_.steps_finished[2][2].load(), 1u);  // retried
+}
+
+TEST_F(AgentLaneTest, AProviderErrorFailsTheExecutionWithItsReasonAndNeverTheKey) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) {
+    return testing::HttpStub::Response{
+        401, {{"Content-Type", "application/json"}},
+        std::string(R"({"error":{"message":"Incorrect API key provided: )") + kKey +
+            R"(","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})"};
+  });
+  clients::ModelClientOptions mo;
+  mo.openai = {stub.url(), kKey};
+  Run(R"({"agentId":"agent_oa","prompt":"Greet {{input.name}}"})", mo);
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(),
+            "FAILED node 'ask' (ai_agent): the model answered HTTP 401: (invalid_request_error) Incorrect API key "
+            "provided: [redacted]");
+  EXPECT_EQ(stub.requests().size(), 1u);  // a 401 is not retried
+  EXPECT_EQ(Scalar(std::string("SELECT count(*) FROM outbox WHERE payload LIKE '%") + kKey + "%'"), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM execution_call_results WHERE output IS NULL AND error LIKE '%[redacted]%'"), 1);
+}
+
+TEST_F(AgentLaneTest, AnAgentOfAnotherOrganisationIsNotFound) {
+  worker::SeedOptions other;
+  other.organization_id = "org_b";
+  other.user_id = "user_b";
+  other.workflows = 0;
+  worker::SeedOrganization(db_.owner_url(), other);
+  {
+    pqxx::connection c(db_.admin_url());
+    pqxx::work t(c);
+    t.exec("INSERT INTO ai_agents (id, organization_id, name, model_config) VALUES "
+           "('agent_b', 'org_b', 'Theirs', '{\"provider\":\"local\"}')");
+    t.commit();
+  }
+  Run(R"({"agentId":"agent_b","prompt":"Greet {{input.name}}"})", clients::ModelClientOptions{});
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "FAILED node 'ask' (ai_agent): agent 'agent_b' does not exist in this organisation");
+}
+
+TEST_F(AgentLaneTest, ACallThatTimesOutFailsAfterItsAttempts) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) {
+    testing::HttpStub::Response r{200, {{"Content-Type", "application/json"}}, "{}"};
+    r.delay_ms = 2000;
+    return r;
+  });
+  clients::ModelClientOptions mo;
+  mo.openai = {stub.url(), kKey};
+  Run(R"({"agentId":"agent_oa","prompt":"Greet {{input.name}}","timeoutMs":200,"retry":{"maxAttempts":1}})", mo);
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  const std::string outcome = Outcome();
+  EXPECT_EQ(outcome.rfind("FAILED node 'ask' (ai_agent): failed after 1 attempt; the last: the model call failed: ", 0),
+            0u)
+      << outcome;
+  EXPECT_NE(outcome.find("timed out"), std::string::npos) << outcome;
+}
+
+TEST_F(AgentLaneTest, WithNoEndpointTheLocalProviderAnswersWithoutANetworkCall) {
+  Run(R"({"modelConfig":{"model":"any"},"prompt":"Greet {{input.name}}"})", clients::ModelClientOptions{});
+  EXPECT_EQ(runner_->RunOnce(), 1u);
+  EXPECT_EQ(Outcome(), "COMPLETED ");
+  const std::string text = Text("SELECT message FROM notifications");
+  EXPECT_EQ(text.rfind("[local ", 0), 0u) << text;
+  EXPECT_NE(text.find("] Greet Ada"), std::string::npos) << text;
+  EXPECT_EQ(Text("SELECT (output->>'provider') FROM execution_call_results"), "local");
+  EXPECT_GT(Scalar("SELECT tokens_used FROM workflow_executions"), 0);
+  EXPECT_EQ(metrics_.step_calls[0].load() + metrics_.step_calls[1].load() + metrics_.step_calls[2].load(), 0u);
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST_F(WorkerRole, HoldsExactlyTheGrantsOfTheMigrations) {
                               "GROUP BY table_name"))
     tables.insert(r[0].as<std::string>());
   const std::set<std::string> expected_tables = {
-      "ai_agents:INSERT,SELECT",
+      "ai_agents:INSERT,SELECT",  // order builds write agents (0027); ai_agent steps read them
       "automation_workflows:SELECT",
       "build_logs:INSERT,SELECT",
       "custom_agent_orders:SELECT",

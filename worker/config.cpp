@@ -31,7 +31,7 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL (Authorization: Bearer)", ""},
       {"HUB_ANTHROPIC_BASE_URL", "Anthropic Messages endpoint (POST {base}/v1/messages) for agents whose model_config.provider is anthropic; unset = the local provider", ""},
       {"HUB_ANTHROPIC_API_KEY", "API key for HUB_ANTHROPIC_BASE_URL (x-api-key)", ""},
-      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps and agent tools may call (comma list; *.example.com for subdomains; internal addresses only when listed exactly)", ""},
+      {"HUB_HTTP_ALLOWLIST", "hosts http_request steps may call (comma list; *.example.com for subdomains; internal addresses only when listed exactly)", ""},
       {"HUB_STEP_CONCURRENCY", "outside calls (HTTP, model) in flight per process", "64"},
       {"HUB_STEP_LEASE_MS", "a claimed durable step is held this long (ms); a crashed worker's steps are taken over after it; calls are cut 1 s before it ends", "60000"},
       {"HUB_HTTP_CA_FILE", "extra trusted CA certificates (PEM) for https calls, besides the system's", ""},

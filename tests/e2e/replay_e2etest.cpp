@@ -1,7 +1,8 @@
 // `hubworker replay` against what a running worker recorded: a dry run
 // changes no row and finds no difference until a definition changes; a
 // reprocess of a time range creates exactly the new executions, marked as
-// replays; an execution with an http_request is replayed without a call.
+// replays; an execution with an http_request (and one with an ai_agent too)
+// is replayed without a call.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -212,6 +213,89 @@ TEST_F(ReplayTest, ExecutionWithAnHttpRequestIsReplayedWithItsRecordedAnswerAndN
   const Ran dry_missing = Replay({"--key", "wf_org_c_call", "--output", "json"});
   EXPECT_EQ(Summary(Json(dry_missing.out), "not-recorded"), 1) << dry_missing.out;
   EXPECT_EQ(endpoint.requests().size(), 1u);
+}
+
+// The acceptance of issue 15: an execution with an http_request and an
+// ai_agent node, recorded by a worker that called both, is replayed with the
+// recorded answers: neither stub sees a request during the replays, and
+// nothing differs (tokens used and cost included).
+TEST_F(ReplayTest, ExecutionWithAnHttpRequestAndAnAiAgentIsReplayedWithNoCallAndNoDifference) {
+  testing::HttpStub endpoint([](const testing::HttpStub::Request&) {
+    return testing::HttpStub::Response{200, {{"Content-Type", "application/json"}}, R"({"name":"Ada Lovelace"})"};
+  });
+  testing::HttpStub llm([](const testing::HttpStub::Request& r) {
+    const bool asked = r.body.find("Write to Ada Lovelace") != std::string::npos;
+    return testing::HttpStub::Response{
+        200, {{"Content-Type", "application/json"}},
+        std::string(R"({"id":"chatcmpl-r","object":"chat.completion","created":1,"model":"gpt-replay","choices":[)"
+                    R"({"index":0,"message":{"role":"assistant","content":")") +
+            (asked ? "Dear Ada Lovelace, welcome." : "wrong prompt") +
+            R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":40,"completion_tokens":11,"total_tokens":51}})"};
+  });
+  const std::string wf = workflows_[0];
+  testing::SetWorkflowDefinition(
+      db_->admin_url(), wf,
+      R"([{"id":"t","type":"trigger"},
+          {"id":"call","type":"http_request","data":{"url":")" + endpoint.url("/customer") + R"("}},
+          {"id":"ask","type":"ai_agent","data":{"modelConfig":{"model":"gpt-replay",
+             "pricing":{"inputCentsPerMillion":100000,"outputCentsPerMillion":200000}},
+             "prompt":"Write to {{nodes.call.output.body.name}}"}},
+          {"id":"n","type":"notification","data":{"userId":"user_a","title":"t","message":"{{nodes.ask.output.text}}"}}])",
+      R"([{"source":"t","target":"call"},{"source":"call","target":"ask"},{"source":"ask","target":"n"}])");
+  const std::map<std::string, std::string> env = {{"HUB_HTTP_ALLOWLIST", "127.0.0.1"},
+                                                  {"HUB_LLM_BASE_URL", llm.url()},
+                                                  {"HUB_LLM_API_KEY", "sk-replay"}};
+  auto worker = StartWorker(env);
+  testing::TestProducer producer(broker_->bootstrap());
+  producer.Produce("hub.workflow.triggered", wf, worker::MakeWorkflowTriggered("agent-call-1", "org_a", wf, "Ada"),
+                   {{"content-type", "application/cloudevents+json"}});
+  producer.Flush();
+  const std::string done = "SELECT count(*) FROM workflow_executions WHERE workflow_id = '" + wf +
+                           "' AND status = 'COMPLETED' AND tokens_used = 51";
+  ASSERT_TRUE(testing::WaitFor([&] { return Count(done) == 1; }, 60s, 50ms)) << worker->StderrText() << Progress();
+  StopWorker(*worker);
+  ASSERT_EQ(endpoint.requests().size(), 1u);
+  ASSERT_EQ(llm.requests().size(), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications WHERE message = 'Dear Ada Lovelace, welcome.'"), 1);
+  // 40 x 100,000 + 11 x 200,000 cents per million tokens = 6.2 cents.
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE cost = 6.20"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM execution_call_results WHERE node_id = 'ask' AND kind = 'ai_agent' "
+                  "AND output->>'text' = 'Dear Ada Lovelace, welcome.'"),
+            1);
+  std::string execution;
+  {
+    pqxx::connection c(db_->admin_url());
+    pqxx::nontransaction q(c);
+    execution = q.exec1("SELECT id FROM workflow_executions WHERE workflow_id = '" + wf + "'")[0].as<std::string>();
+  }
+  // The replay has the endpoints configured: only the recorded answers keep it from calling.
+  const Ran r = Replay({"--execution", execution, "--organization", "org_a", "--output", "json", "--exit-code"}, env);
+  EXPECT_EQ(r.exit, 0) << r.out << r.err;
+  const auto d = Json(r.out);
+  EXPECT_EQ(std::string(d["verdict"].GetString()), "same") << r.out;
+  EXPECT_EQ(d["recordedCalls"].GetUint64(), 2u);
+  EXPECT_EQ(d["differences"].Size(), 0u) << r.out;
+  const Ran dry = Replay({"--key", wf, "--output", "json", "--exit-code"}, env);
+  EXPECT_EQ(dry.exit, 0) << dry.out << dry.err;
+  EXPECT_EQ(Summary(Json(dry.out), "same"), 1) << dry.out;
+  EXPECT_EQ(endpoint.requests().size(), 1u);
+  EXPECT_EQ(llm.requests().size(), 1u);
+
+  // A different recorded answer shows as a difference of the node, the
+  // notification and the tokens: the comparison is not blind.
+  {
+    pqxx::connection c(db_->admin_url());
+    pqxx::nontransaction q(c);
+    q.exec("UPDATE execution_call_results SET output = jsonb_set(jsonb_set(output, '{text}', '\"Other words\"'), "
+           "'{usage,totalTokens}', '7') WHERE node_id = 'ask'");
+  }
+  const Ran changed = Replay({"--execution", execution, "--organization", "org_a", "--output", "json", "--exit-code"});
+  EXPECT_EQ(changed.exit, 1) << changed.out;
+  const auto cd = Json(changed.out);
+  EXPECT_EQ(std::string(cd["verdict"].GetString()), "different") << changed.out;
+  EXPECT_NE(changed.out.find("tokens_used"), std::string::npos) << changed.out;
+  EXPECT_EQ(endpoint.requests().size(), 1u);
+  EXPECT_EQ(llm.requests().size(), 1u);
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   so.call_endpoint = endpoint;
   const auto workflows = SeedOrganization(s.database_url, so);
   std::cout << "Seeded organisation '" << so.organization_id << "': " << workflows.size()
-            << " greeting workflows (+1 inactive, +1 that waits 2 s), 2 AI agents, a PIPELINE team, a webhook "
+            << " greeting workflows (+1 inactive, +1 that waits 2 s and asks an AI agent), 2 AI agents, a PIPELINE team, a webhook "
                "integration, an order.\n";
 
   kafka::ProducerOptions po;
@@ -74,7 +74,7 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args) {
   for (const auto& t : topics) where += (where.empty() ? "" : ", ") + t;
   std::cout << "Published " << ok << "/" << msgs.size() << " events to " << where << " (" << events
             << " greetings, 1 for an inactive workflow, 1 for a missing workflow, 1 malformed, 2 for a workflow "
-               "that waits 2 s" << (endpoint.empty() ? "" : ", 2 for a workflow that calls " + endpoint)
+               "that waits 2 s and asks an AI agent" << (endpoint.empty() ? "" : ", 2 for a workflow that calls " + endpoint)
             << ", 1 order to build).\n";
   return ok == msgs.size() ? 0 : 1;
 }

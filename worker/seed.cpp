@@ -100,13 +100,16 @@ std::vector<std::string> SeedOrganization(const std::string& database_url, const
   }
   if (o.with_platform_rows) {
     // A workflow that waits: its executions park at the delay (RUNNING) and a
-    // step runner finishes them two seconds later.
+    // step runner finishes them two seconds later, after asking the support
+    // agent (inserted below; the local provider unless HUB_LLM_BASE_URL is set).
     txn.exec_params(
         "INSERT INTO automation_workflows (id, organization_id, name, description, nodes, edges, variables, "
         "is_active, created_by) VALUES ($1, $2, 'Greeting after a pause', "
-        "'trigger -> transform -> delay 2 s -> notification', $3::jsonb, $4::jsonb, '{}'::jsonb, true, $5) "
-        "ON CONFLICT (id) DO NOTHING",
-        "wf_" + o.organization_id + "_wait", o.organization_id, WaitingNodes(o.user_id), WaitingEdges(), o.user_id);
+        "'trigger -> transform -> delay 2 s -> ai_agent -> notification', $3::jsonb, $4::jsonb, '{}'::jsonb, true, $5) "
+        "ON CONFLICT (id) DO UPDATE SET nodes = EXCLUDED.nodes, edges = EXCLUDED.edges, "
+        "description = EXCLUDED.description",
+        "wf_" + o.organization_id + "_wait", o.organization_id,
+        WaitingNodes(o.user_id, "agent_" + o.organization_id + "_support"), WaitingEdges(), o.user_id);
   }
   if (o.with_platform_rows) {
     const std::string org = o.organization_id;
@@ -166,19 +169,22 @@ std::string CallingEdges() {
          R"({"source":"hello","target":"notify"},{"source":"pause","target":"notify"}])";
 }
 
-std::string WaitingNodes(const std::string& user_id) {
-  std::string u;
+std::string WaitingNodes(const std::string& user_id, const std::string& agent_id) {
+  std::string u, a;
   common::AppendJsonString(u, user_id);
+  common::AppendJsonString(a, agent_id);
   return R"([{"id":"trigger","type":"trigger","data":{"label":"Webhook trigger"}},)"
          R"({"id":"greet","type":"transform","data":{"label":"Greeting","fields":{"greeting":"hello {{input.name}}"}}},)"
          R"({"id":"pause","type":"delay","data":{"label":"Wait 2 s","ms":2000}},)"
+         R"({"id":"reply","type":"ai_agent","data":{"label":"Draft a welcome","agentId":)" + a +
+         R"(,"prompt":"Write one friendly line welcoming {{input.name}}.","maxTokens":64}},)"
          R"({"id":"notify","type":"notification","data":{"label":"Notify owner","userId":)" +
-         u + R"(,"title":"{{workflow.name}} ran","message":"{{output.greeting}}, after a pause"}}])";
+         u + R"(,"title":"{{workflow.name}} ran","message":"{{output.greeting}}, after a pause. {{nodes.reply.output.text}}"}}])";
 }
 
 std::string WaitingEdges() {
   return R"([{"id":"e1","source":"trigger","target":"greet"},{"id":"e2","source":"greet","target":"pause"},)"
-         R"({"id":"e3","source":"pause","target":"notify"}])";
+         R"({"id":"e3","source":"pause","target":"reply"},{"id":"e4","source":"reply","target":"notify"}])";
 }
 
 consumers::DemoEvents WorkflowDemoEvents(const consumers::DemoContext& ctx) {

@@ -36,8 +36,9 @@ std::string GreetingNodes(const std::string& user_id);
 // join (the demo's calling workflow).
 std::string CallingNodes(const std::string& user_id, const std::string& endpoint);
 std::string CallingEdges();
-// trigger -> transform -> delay 2 s -> notification (the demo's waiting workflow).
-std::string WaitingNodes(const std::string& user_id);
+// trigger -> transform -> delay 2 s -> ai_agent (`agent_id`) -> notification
+// (the demo's waiting workflow).
+std::string WaitingNodes(const std::string& user_id, const std::string& agent_id);
 std::string WaitingEdges();
 
 // `hubworker demo`'s workflow.triggered events: ctx.events greetings over the

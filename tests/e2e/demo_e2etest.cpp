@@ -1,5 +1,6 @@
 // `hubworker demo` against a running worker: the newcomer's first look must
-// show executions (two of them parked at a delay and finished later), a
+// show executions (two of them parked at a delay, then an AI agent, and
+// finished later), a
 // cancelled one and dead letters, not only dead letters.
 #include <gtest/gtest.h>
 
@@ -38,7 +39,12 @@ TEST_F(DemoTest, PublishesEventsTheWorkerRunsAndTwoItDeadLetters) {
                                "AND logs @> '[{\"nodeId\":\"hello\",\"status\":\"SKIPPED\"}]'"),
             2);
   EXPECT_EQ(endpoint.requests().size(), 2u);
-  EXPECT_EQ(Count(executions + " AND workflow_id = 'wf_org_demo_wait' AND nodes_executed = 4"), 2);
+  // The waiting workflow: greet, pause, the support agent (the local
+  // provider: no model endpoint is set), the notification with its text.
+  EXPECT_EQ(Count(executions + " AND workflow_id = 'wf_org_demo_wait' AND nodes_executed = 5 AND tokens_used > 0"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM notifications WHERE organization_id = 'org_demo' "
+                  "AND message LIKE 'hello %, after a pause. [local %] Write one friendly line welcoming %'"),
+            2);
   EXPECT_EQ(Count(executions + " AND status = 'CANCELLED'"), 1);
   ASSERT_TRUE(dead.PollUntil([](const auto& ms) { return ms.size() >= 2; }, 30s)) << worker->StderrText();
   std::multiset<std::string> classes;

@@ -4,7 +4,8 @@
 // or a FAILED execution.  The input is three parts separated by a line
 // "----": nodes JSON, edges JSON, the trigger's input JSON.  A parked
 // execution is resumed with a made-up answer for each parked node, a bounded
-// number of times, so that resumes are fuzzed too.
+// number of times, so that resumes are fuzzed too (an ai_agent node's answer
+// is the input read by the model answer parsers).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,7 +47,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.nodes_json = nodes_json;
     p.nodes_executed = result.nodes_executed;
     p.waited_until_us = step.due_us;
-    p.node_output_json = R"({"status":200,"headers":{},"body":{"n":1,"s":"x"}})";
+    // An agent's answer comes from the fuzzed input read as each provider's
+    // format (the parsers are fuzzed too); the local provider's when neither
+    // parses.
+    std::string agent_output;
+    if (step.kind == "ai_agent") {
+      ModelCall call;
+      call.prompt = input_text;
+      ModelAnswer answer = ParseOpenAiResponse(200, input_text);
+      if (answer.kind != ModelAnswer::Kind::kAnswer) answer = ParseAnthropicResponse(200, input_text);
+      if (answer.kind != ModelAnswer::Kind::kAnswer) answer = LocalModelAnswer(call);
+      agent_output = AgentNodeOutput(call, answer, "openai");
+    }
+    p.node_output_json =
+        agent_output.empty() ? std::string_view(R"({"status":200,"headers":{},"body":{"n":1,"s":"x"}})") : agent_output;
     p.attempts = 1;
     RunWorkflow(*wf, TriggerInput{&event, in, "exec-1", kNow + 1}, limits, result, &p);
   }

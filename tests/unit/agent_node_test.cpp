@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "clients/model_client.hpp"
+#include "tests/support/http_stub.hpp"
 #include "engine/agent_step.hpp"
 #include "engine/workflow.hpp"
 
@@ -369,6 +370,44 @@ TEST(ModelClient, TheLocalProviderAnswersWhenNoEndpointIsConfigured) {
   const auto o = client.Complete(c, 1000, "k");
   EXPECT_EQ(o.answer.kind, ModelAnswer::Kind::kError);
   EXPECT_NE(o.answer.error.find("not one this worker speaks"), std::string::npos);
+}
+
+TEST(ModelClient, CallsTheConfiguredEndpointOnlyAndSaysWhenThereIsNoAnswer) {
+  testing::HttpStub stub([](const testing::HttpStub::Request&) {
+    return testing::HttpStub::Response{
+        200, {{"Content-Type", "application/json"}},
+        R"({"choices":[{"message":{"content":"key sk-unit-1 leaked"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}})"};
+  });
+  clients::ModelClientOptions o;
+  o.openai = {stub.url("/v1/"), "sk-unit-1"};  // a trailing slash is not doubled
+  clients::ModelClient client(o);
+  ModelCall c = SampleCall();
+  auto out = client.Complete(c, 5000, "exec:node");
+  ASSERT_EQ(out.answer.kind, ModelAnswer::Kind::kAnswer) << out.answer.error;
+  EXPECT_TRUE(out.called);
+  EXPECT_EQ(out.provider, "openai");
+  EXPECT_EQ(out.answer.text, "key [redacted] leaked");
+  ASSERT_EQ(stub.requests().size(), 1u);
+  EXPECT_EQ(stub.requests()[0].target, "/v1/chat/completions");
+  EXPECT_EQ(stub.requests()[0].headers.at("idempotency-key"), "exec:node");
+  c.model.clear();
+  out = client.Complete(c, 5000, "k");
+  EXPECT_EQ(out.answer.kind, ModelAnswer::Kind::kError);
+  EXPECT_NE(out.answer.error.find("no model is named"), std::string::npos);
+  EXPECT_EQ(stub.requests().size(), 1u);
+
+  uint16_t closed_port = 0;
+  {
+    testing::HttpStub gone([](const testing::HttpStub::Request&) { return testing::HttpStub::Response{}; });
+    closed_port = gone.port();
+  }
+  clients::ModelClientOptions down;
+  down.anthropic = {"http://127.0.0.1:" + std::to_string(closed_port), "k"};
+  c = SampleCall();
+  c.provider = "anthropic";
+  out = clients::ModelClient(down).Complete(c, 2000, "k");
+  EXPECT_EQ(out.answer.kind, ModelAnswer::Kind::kRetryable) << out.answer.error;
+  EXPECT_EQ(out.answer.error.rfind("the model call failed: ", 0), 0u) << out.answer.error;
 }
 
 TEST(ModelClient, RedactsTheKeyFromText) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/secret_box.hpp"
 #include "consumers/batch_handler.hpp"
 #include "engine/limits.hpp"
 
@@ -28,6 +29,9 @@ struct HandlerDeps {
   const common::Clock* clock = nullptr;
   engine::ExecutionLimits limits;
   size_t max_event_bytes = 1000000 - 1024;  // the largest outgoing event the producer takes
+  // HUB_SECRET_KEY (and older keys): decrypts integration credentials.  Null
+  // or empty: webhooks cannot be verified (their family dead-letters them).
+  std::shared_ptr<const common::SecretKeyring> secrets;
 };
 
 // What `hubworker demo` publishes for a family: (key, structured CloudEvent).

@@ -1,5 +1,6 @@
 #include "worker/catalogue.hpp"
 
+#include "consumers/integrations/webhook_handler.hpp"
 #include "consumers/orders/submitted_handler.hpp"
 #include "consumers/workflows/triggered_handler.hpp"
 #include "worker/seed.hpp"
@@ -15,6 +16,10 @@ std::unique_ptr<consumers::BatchHandler> OrderSubmitted(const consumers::Handler
   return std::make_unique<orders::OrderSubmittedHandler>(d.topic_prefix, *d.clock);
 }
 
+std::unique_ptr<consumers::BatchHandler> IntegrationWebhook(const consumers::HandlerDeps& d) {
+  return std::make_unique<integrations::WebhookHandler>(d.topic_prefix, d.max_event_bytes, d.secrets, *d.clock);
+}
+
 }  // namespace
 
 const consumers::EventCatalogue& Catalogue() {
@@ -22,7 +27,7 @@ const consumers::EventCatalogue& Catalogue() {
   static const consumers::EventCatalogue kCatalogue({
       {"workflow.triggered", {"workflow.completed"}, WorkflowTriggered, WorkflowDemoEvents},
       {"order.submitted", {"order.milestone", "order.completed"}, OrderSubmitted, OrderDemoEvents},
-      {"integration.webhook", {"integration.processed"}, nullptr, nullptr},
+      {"integration.webhook", {"integration.processed", "workflow.triggered"}, IntegrationWebhook, nullptr},
   });
   return kCatalogue;
 }

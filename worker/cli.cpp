@@ -96,6 +96,10 @@ const std::vector<Subcommand>& Subcommands() {
        "  --endpoint URL       also a workflow that calls URL (http_request; the worker's HUB_HTTP_ALLOWLIST must\n"
        "                       list its host), waits a second and branches on the answer\n",
        {"--events", "--endpoint"}, Join({kDatabase, kKafkaClient, kLogging}), DemoCommand},
+      {"secret", "integration secrets at rest: `encrypt` (stdin -> stored form), `rotate` (re-encrypt under the newest key)",
+       "  encrypt              read a secret on stdin, print its stored form (hubsec:v1:...) under HUB_SECRET_KEY\n"
+       "  rotate --org ID[,ID] re-encrypt the organisations' integration secrets made with HUB_SECRET_KEYS_OLD\n",
+       {"--org"}, Join({kDatabase, kLogging, {"HUB_SECRET_KEY", "HUB_SECRET_KEYS_OLD"}}), SecretCommand},
   };
   return k;
 }

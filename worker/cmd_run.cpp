@@ -185,6 +185,13 @@ int RunCommand(const Settings& s, const std::vector<std::string>& args) {
   co.deps.limits.max_output_bytes = static_cast<size_t>(s.max_output_bytes);
   co.deps.limits.max_nodes = s.max_nodes_executed;
   co.deps.max_event_bytes = static_cast<size_t>(ProducerMessageMaxBytes(s)) - 1024;  // room for key and headers
+  if (!s.secret_key.empty())
+    co.deps.secrets = std::make_shared<const common::SecretKeyring>(
+        common::SecretKeyring::FromBase64(s.secret_key, s.secret_keys_old));
+  else
+    common::LogWarn("HUB_SECRET_KEY is not set: integration.webhook events cannot be verified and are dead-lettered "
+                    "(class signature) until it is set",
+                    {});
   co.clock = &clock;
   co.on_outbox_committed = [&publisher](outbox::CommittedOutbox&& rows) {
     if (!rows.log_lines.empty()) common::WriteLog(rows.log_lines);  // one line per finished execution

@@ -17,5 +17,6 @@ int DemoCommand(const Settings& s, const std::vector<std::string>& args);
 int TriggerCommand(const Settings& s, const std::vector<std::string>& args);
 int WorkflowCommand(const Settings& s, const std::vector<std::string>& args);
 int WatchCommand(const Settings& s, const std::vector<std::string>& args);
+int SecretCommand(const Settings& s, const std::vector<std::string>& args);
 
 }  // namespace hub::worker

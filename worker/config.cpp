@@ -11,6 +11,7 @@
 
 #include "clients/http_client.hpp"
 #include "common/error.hpp"
+#include "common/secret_box.hpp"
 
 namespace hub::worker {
 using common::ConfigError;
@@ -26,7 +27,8 @@ const std::vector<SettingSpec>& AllSettings() {
       {"HUB_LOG_LEVEL", "debug|info|warn|error", "info"},
       {"HUB_LOG_FORMAT", "json|text", "json; text when stderr is a terminal"},
       {"HUB_SHUTDOWN_TIMEOUT", "seconds to drain on SIGTERM", "30"},
-      {"HUB_SECRET_KEY", "base64 32-byte key for integration credentials", ""},
+      {"HUB_SECRET_KEY", "base64 32-byte key that encrypts integration credentials (signing secrets); unset = webhooks are refused (dead letters, class signature)", ""},
+      {"HUB_SECRET_KEYS_OLD", "earlier HUB_SECRET_KEY values (comma list), still accepted for decryption until `hubworker secret rotate` re-encrypted everything", ""},
       {"HUB_LLM_BASE_URL", "OpenAI-compatible endpoint (POST {base}/chat/completions) for ai_agent steps; unset = the built-in deterministic local provider (no network, not a model)", ""},
       {"HUB_LLM_API_KEY", "API key for HUB_LLM_BASE_URL (Authorization: Bearer)", ""},
       {"HUB_ANTHROPIC_BASE_URL", "Anthropic Messages endpoint (POST {base}/v1/messages) for agents whose model_config.provider is anthropic; unset = the local provider", ""},
@@ -212,6 +214,9 @@ Settings LoadSettings(const std::map<std::string, std::string>& flags, const std
   }
   if (has("HUB_SHUTDOWN_TIMEOUT")) s.shutdown_timeout_s = ParseInt("HUB_SHUTDOWN_TIMEOUT", get("HUB_SHUTDOWN_TIMEOUT"), 1, 3600);
   if (has("HUB_SECRET_KEY")) s.secret_key = get("HUB_SECRET_KEY");
+  if (has("HUB_SECRET_KEYS_OLD")) s.secret_keys_old = SplitComma(get("HUB_SECRET_KEYS_OLD"));
+  if (!s.secret_key.empty() || !s.secret_keys_old.empty())
+    common::SecretKeyring::FromBase64(s.secret_key, s.secret_keys_old);  // throws ConfigError naming the setting
   if (has("HUB_LLM_BASE_URL")) s.llm_base_url = ModelBaseUrl("HUB_LLM_BASE_URL", get("HUB_LLM_BASE_URL"));
   if (has("HUB_LLM_API_KEY")) s.llm_api_key = get("HUB_LLM_API_KEY");
   if (has("HUB_ANTHROPIC_BASE_URL"))

@@ -23,7 +23,8 @@ struct Settings {
   common::LogLevel log_level = common::LogLevel::kInfo;
   bool log_json = true;
   int shutdown_timeout_s = 30;
-  std::string secret_key;  // base64 of 32 bytes; decoded where used
+  std::string secret_key;  // base64 of 32 bytes (checked here); decoded where used
+  std::vector<std::string> secret_keys_old;  // earlier keys, still accepted for decryption
   std::string llm_base_url;  // OpenAI-compatible Chat Completions; empty: the local provider
   std::string llm_api_key;
   std::string anthropic_base_url;  // Anthropic Messages; empty: the local provider

@@ -57,6 +57,7 @@ TEST(Cli, EachHelpListsOnlyTheSettingsItsSubcommandReads) {
       {"workflow", with({"HUB_DATABASE_URL"})},
       {"watch", with({"HUB_DATABASE_URL"})},
       {"demo", with(kafka_client)},
+      {"secret", with({"HUB_DATABASE_URL", "HUB_SECRET_KEY", "HUB_SECRET_KEYS_OLD"})},
   };
   for (const auto& [cmd, settings] : expected) {
     SCOPED_TRACE(cmd);
@@ -96,6 +97,20 @@ TEST(Cli, AMistypedSubcommandGetsASuggestion) {
   EXPECT_NE(o.err.find("unknown command 'runn' (did you mean 'run'?)"), std::string::npos) << o.err;
   EXPECT_NE(RunMain({"trigegr"}).err.find("(did you mean 'trigger'?)"), std::string::npos);
   EXPECT_EQ(RunMain({"xyzzy"}).err.find("did you mean"), std::string::npos);
+}
+
+TEST(Cli, SecretCommandsNeedAWellFormedKeyAndNeverEchoIt) {
+  const Outcome missing = RunMain({"secret", "encrypt", "--secret-key", ""});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("HUB_SECRET_KEY: required by `hubworker secret encrypt`"), std::string::npos)
+      << missing.err;
+  const Outcome bad = RunMain({"secret", "encrypt", "--secret-key", "c2hvcnQta2V5LXZhbHVl"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("HUB_SECRET_KEY: expected the base64 of 32 random bytes"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.err.find("c2hvcnQta2V5LXZhbHVl"), std::string::npos) << bad.err;
+  const Outcome verb = RunMain({"secret", "decrypt"});
+  EXPECT_EQ(verb.rc, 2);
+  EXPECT_NE(verb.err.find("expected `encrypt` or `rotate`"), std::string::npos) << verb.err;
 }
 
 TEST(Cli, AMissingSettingHasOneWordingEverywhere) {

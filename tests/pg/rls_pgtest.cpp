@@ -74,6 +74,9 @@ void InsertTenantRows(pqxx::transaction_base& t, const std::string& org) {
          ", 'Hook', 'webhook')");
   t.exec("INSERT INTO integration_operations (id, organization_id, integration_id, operation_type) VALUES (" +
          id("op") + ", " + o + ", " + id("int") + ", 'webhook')");
+  t.exec("INSERT INTO webhook_signatures (organization_id, integration_id, replay_key, event_source, event_id, "
+         "expires_at) VALUES (" + o + ", " + id("int") + ", " + id("key") + ", 'urn:test', " + id("ev") +
+         ", now() + interval '1 hour')");
   t.exec("INSERT INTO custom_agent_orders (id, organization_id, title, created_by, agent_id) VALUES (" +
          id("order") + ", " + o + ", 'Order', " + id("user") + ", " + id("agent") + ")");
   t.exec("INSERT INTO order_milestones (id, organization_id, order_id, name, stage) VALUES (" + id("ms") + ", " +

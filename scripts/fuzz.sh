@@ -23,7 +23,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/test
 export ASAN_OPTIONS="detect_leaks=1"
 mkdir -p .local/fuzz/findings
 status=0
-for target in fuzz_envelope fuzz_workflow fuzz_http_response; do
+for target in fuzz_envelope fuzz_workflow fuzz_http_response fuzz_webhook_signature; do
   corpus=.local/fuzz/${target#fuzz_}
   mkdir -p "$corpus"
   echo "fuzz.sh: $target for ${seconds}s"

@@ -1,5 +1,5 @@
 // Hostile input, one table: every row is an event a tenant (or a broken
-// producer) could send, with what must become of it — a dead letter of a
+// producer, or a stranger posting to a webhook endpoint) could send, with what must become of it — a dead letter of a
 // class with a reason that says what is wrong, a FAILED execution whose error
 // names the cause, or (for text that only looks dangerous) a normal
 // execution that took it literally.  All rows go to one `hubworker run`
@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/secret_box.hpp"
+#include "engine/webhook_signature.hpp"
 #include "tests/support/http_stub.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
@@ -33,6 +35,7 @@ struct Row {
   Expect expect;
   std::string cls;   // dead letters: hub-error-class
   std::string text;  // what the reason, the error or (kCompleted) the output must contain
+  std::string topic = "hub.workflow.triggered";
 };
 
 const Headers kStructured = {{"content-type", "application/cloudevents+json"}};
@@ -42,6 +45,13 @@ std::string Event(const std::string& id, const std::string& data_json, const std
                   const std::string& source = "urn:hostile") {
   return R"({"specversion":"1.0","id":")" + id + R"(","source":")" + source + R"(","type":")" + type +
          R"(","time":"2026-12-04T10:00:00Z","data":)" + data_json + "}";
+}
+
+// An integration.webhook event of org_a for `integration` with these headers.
+std::string Webhook(const std::string& id, const std::string& integration, const std::string& headers_json) {
+  return Event(id, R"({"organizationId":"org_a","integrationId":")" + integration +
+                       R"(","eventType":"push","headers":)" + headers_json + R"(,"body":"{\"a\":1}"})",
+               "integration.webhook");
 }
 
 std::string Data(const std::string& wf, const std::string& input_json, const std::string& extra = "") {
@@ -113,6 +123,19 @@ TEST_F(HostileInputTest, EveryRowEndsAsItShouldAndTheWorkerGoesOn) {
   for (int i = 0; i < 300000; ++i) big_array += i ? ",0" : "0";
   big_array += "]";
   const std::string sql = R"(x'); DROP TABLE workflow_executions; --)";
+
+  // A GitHub-style integration whose signing secret is stored encrypted.
+  const std::string secret_key = common::EncodeBase64(std::string(32, 'h'));
+  {
+    pqxx::connection c(db_->admin_url());
+    pqxx::work t(c);
+    t.exec_params("INSERT INTO integrations (id, organization_id, name, provider, credentials) VALUES ('int_gh', "
+                  "'org_a', 'GitHub', 'github', $1::jsonb)",
+                  R"({"signingSecret":")" + common::SecretKeyring::FromBase64(secret_key, {}).Encrypt("gh-secret") +
+                      R"("})");
+    t.commit();
+  }
+  const std::string good_sig = "sha256=" + engine::HmacSha256Hex("gh-secret", R"({"a":1})");
 
   std::vector<Row> rows = {
       {"malformed", R"({"specversion":"1.0","id":)", kStructured, Expect::kDeadLetter, "schema", "malformed JSON"},
@@ -191,12 +214,31 @@ TEST_F(HostileInputTest, EveryRowEndsAsItShouldAndTheWorkerGoesOn) {
        kStructured, Expect::kCompleted, "", "hello Ada"},
   };
 
-  auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1,*.example.com"}});
+  // Webhooks a stranger could send: no, a forged, a malformed or a doubled
+  // signature, and one for an integration of no organisation it names.
+  const std::vector<Row> webhooks = {
+      {"webhook-unsigned", Webhook("hostile-webhook-unsigned", "int_gh", "{}"), kStructured, Expect::kDeadLetter,
+       "signature", "X-Hub-Signature-256 is missing", "hub.integration.webhook"},
+      {"webhook-forged", Webhook("hostile-webhook-forged", "int_gh",
+                                 R"({"X-Hub-Signature-256":"sha256=)" + std::string(64, 'a') + R"("})"),
+       kStructured, Expect::kDeadLetter, "signature", "does not match the body", "hub.integration.webhook"},
+      {"webhook-malformed", Webhook("hostile-webhook-malformed", "int_gh", R"({"X-Hub-Signature-256":"sha256=xyz"})"),
+       kStructured, Expect::kDeadLetter, "signature", "64 hex digits", "hub.integration.webhook"},
+      {"webhook-doubled", Webhook("hostile-webhook-doubled", "int_gh",
+                                  R"({"X-Hub-Signature-256":")" + good_sig + R"(","x-hub-signature-256":"sha256=00"})"),
+       kStructured, Expect::kDeadLetter, "signature", "more than once", "hub.integration.webhook"},
+      {"webhook-other-integration", Webhook("hostile-webhook-other-integration", "int_nowhere",
+                                            R"({"X-Hub-Signature-256":")" + good_sig + R"("})"),
+       kStructured, Expect::kDeadLetter, "not_found", "integration 'int_nowhere' not found", "hub.integration.webhook"},
+  };
+  rows.insert(rows.end(), webhooks.begin(), webhooks.end());
+
+  auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1,*.example.com"}, {"HUB_SECRET_KEY", secret_key}});
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
   TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
   TestProducer producer(broker_->bootstrap());
   ProduceTriggered(producer, "before", 0, 200);
-  for (const auto& r : rows) producer.Produce("hub.workflow.triggered", "hostile-" + r.name, r.value, r.headers);
+  for (const auto& r : rows) producer.Produce(r.topic, "hostile-" + r.name, r.value, r.headers);
   ProduceTriggered(producer, "after", 200, 400);
   producer.Flush();
 

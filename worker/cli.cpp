@@ -98,7 +98,8 @@ const std::vector<Subcommand>& Subcommands() {
        {"--events", "--endpoint"}, Join({kDatabase, kKafkaClient, kLogging}), DemoCommand},
       {"secret", "integration secrets at rest: `encrypt` (stdin -> stored form), `rotate` (re-encrypt under the newest key)",
        "  encrypt              read a secret on stdin, print its stored form (hubsec:v1:...) under HUB_SECRET_KEY\n"
-       "  rotate --org ID[,ID] re-encrypt the organisations' integration secrets made with HUB_SECRET_KEYS_OLD\n",
+       "  rotate --org ID[,ID] re-encrypt the organisations' integration secrets made with HUB_SECRET_KEYS_OLD\n"
+       "                       (as the schema owner: HUB_DATABASE_URL of the role that migrates)\n",
        {"--org"}, Join({kDatabase, kLogging, {"HUB_SECRET_KEY", "HUB_SECRET_KEYS_OLD"}}), SecretCommand},
   };
   return k;

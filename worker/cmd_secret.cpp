@@ -3,8 +3,10 @@
 // credentials (e.g. credentials.signingSecret).  `hubworker secret rotate
 // --org ID[,ID...]`: re-encrypts the organisations' stored integration
 // secrets that were made with an older key (HUB_SECRET_KEYS_OLD) under
-// HUB_SECRET_KEY.  Row-level security hides other organisations from the
-// worker's role, so rotation names them.  Neither prints a secret.
+// HUB_SECRET_KEY.  It rewrites integrations, which hub_worker may only read:
+// run it with the schema owner's HUB_DATABASE_URL.  Row-level security still
+// shows one organisation at a time, so rotation names them.  Neither prints a
+// secret.
 #include <iostream>
 #include <iterator>
 #include <sstream>

@@ -59,6 +59,7 @@ TEST(SecretCommand, EncryptPrintsAStoredFormThatDecryptsToStdin) {
   EXPECT_EQ(rc, 2);
 }
 
+// Rotation rewrites credentials, which hub_worker may not: it runs as the schema owner.
 TEST(SecretCommand, RotateReEncryptsOldKeysSecretsOfTheNamedOrganisations) {
   testing::PgDatabase db;
   const auto old_ring = common::SecretKeyring::FromBase64(kOld, {});
@@ -69,8 +70,8 @@ TEST(SecretCommand, RotateReEncryptsOldKeysSecretsOfTheNamedOrganisations) {
     so.user_id = std::string("u_") + org;
     so.workflows = 0;
     so.with_inactive = false;
-    worker::SeedOrganization(db.url(), so);
-    pqxx::connection c(db.url());
+    worker::SeedOrganization(db.owner_url(), so);
+    pqxx::connection c(db.owner_url());
     pqxx::work t(c);
     store::SetTenant(t, org);
     t.exec_params("INSERT INTO integrations (id, organization_id, name, provider, credentials) VALUES ($1, $2, 'x', "
@@ -81,7 +82,7 @@ TEST(SecretCommand, RotateReEncryptsOldKeysSecretsOfTheNamedOrganisations) {
     t.commit();
   }
   int rc = -1;
-  const std::string env = "HUB_DATABASE_URL='" + db.url() + "' HUB_SECRET_KEY=" + kNew + " HUB_SECRET_KEYS_OLD=" + kOld;
+  const std::string env = "HUB_DATABASE_URL='" + db.owner_url() + "' HUB_SECRET_KEY=" + kNew + " HUB_SECRET_KEYS_OLD=" + kOld;
   const std::string out = RunHubworker(env, "secret rotate --org org_r1", "", rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_THAT(out, HasSubstr("organization org_r1: 1 secret(s) re-encrypted under key " + new_ring.current_key_id()));

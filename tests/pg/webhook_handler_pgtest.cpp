@@ -90,9 +90,9 @@ class WebhookHandlerTest : public ::testing::Test {
       so.user_id = std::string("user_") + org;
       so.workflows = 1;
       so.with_inactive = false;
-      worker::SeedOrganization(db_.url(), so);
+      worker::SeedOrganization(db_.owner_url(), so);
     }
-    pqxx::connection c(db_.url());
+    pqxx::connection c(db_.owner_url());
     pqxx::work t(c);
     store::SetTenant(t, kOrg);
     auto integration = [&](const std::string& id, const std::string& provider, const std::string& creds, bool active) {

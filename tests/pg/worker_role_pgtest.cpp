@@ -90,7 +90,8 @@ TEST_F(WorkerRole, WritesOnlyWhatTheWorkerWrites) {
         "'[]', '[]')",
         "INSERT INTO organizations (id, name, slug) VALUES ('org_x', 'X', 'x')", "DELETE FROM organizations",
         "UPDATE users SET email = 'x@example.com'", "DELETE FROM processed_events", "UPDATE outbox SET topic = 'x'",
-        "SELECT * FROM integrations", "SELECT * FROM audit_logs", "INSERT INTO schema_migrations VALUES ('x', 'y')"}) {
+        "UPDATE integrations SET credentials = '{}'", "DELETE FROM integration_operations",
+        "SELECT * FROM audit_logs", "INSERT INTO schema_migrations VALUES ('x', 'y')"}) {
     EXPECT_THAT(TryAsWorker(sql), HasSubstr("permission denied")) << sql << " was allowed";
   }
 }
@@ -132,6 +133,8 @@ TEST_F(WorkerRole, HoldsExactlyTheGrantsOfTheMigrations) {
       "dead_letter_redrives:DELETE,INSERT,SELECT,UPDATE",
       "execution_call_results:INSERT,SELECT",
       "execution_steps:DELETE,INSERT,SELECT,UPDATE",
+      "integration_operations:INSERT,SELECT",
+      "integrations:SELECT",
       "notifications:DELETE,INSERT,SELECT",
       "order_milestones:INSERT,SELECT",
       "organizations:SELECT",
@@ -140,6 +143,7 @@ TEST_F(WorkerRole, HoldsExactlyTheGrantsOfTheMigrations) {
       "processed_events:INSERT,SELECT",
       "schema_migrations:SELECT",
       "users:SELECT",
+      "webhook_signatures:DELETE,INSERT,SELECT,UPDATE",
       "workflow_executions:DELETE,INSERT,SELECT,UPDATE",
   };
   EXPECT_EQ(tables, expected_tables);

@@ -4,7 +4,9 @@
 // and emits integration.processed, all in one transaction; redeliveries are
 // applied once; wrong, stale and replayed signatures, unknown integrations
 // and a missing key are refused with their class.
+#include <chrono>
 #include <deque>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "engine/webhook_signature.hpp"
 #include "store/connection.hpp"
 #include "tests/support/pg_fixture.hpp"
+#include "tests/support/process.hpp"
 #include "worker/catalogue.hpp"
 #include "worker/seed.hpp"
 
@@ -325,6 +328,43 @@ TEST_F(WebhookHandlerTest, ASecretEncryptedUnderAnotherKeyIsRefusedUntilThatKeyI
   auto rotated = std::make_shared<const common::SecretKeyring>(common::SecretKeyring::FromBase64(new_key, {kKey}));
   EXPECT_EQ(Apply({Webhook("r-1", kOrg, "int_gh", "push", Github(body), body)}, rotated)[0].state,
             ItemState::kApplied);
+}
+
+// Two workers accept the same signature for two events at the same time:
+// the one whose insert meets the other's committed row must not apply.
+// Here the "other worker" is a transaction that recorded the signature for
+// another event and commits only once this batch's insert waits on it.
+TEST_F(WebhookHandlerTest, ASignatureAcceptedByAnotherWorkerMeanwhileIsRefusedAsAReplay) {
+  const std::string body = R"({"race":1})";
+  const auto headers = Github(body);
+  engine::HeaderList hl;
+  for (const auto& [k, v] : headers) hl.emplace_back(k, v);
+  const auto check = engine::VerifySignature(engine::SignatureScheme::kGithub, hl, body, kSecret, 0);
+  ASSERT_TRUE(check.ok) << check.why;
+
+  pqxx::connection other(db_.owner_url());
+  pqxx::work t(other);
+  store::SetTenant(t, kOrg);
+  t.exec_params("INSERT INTO webhook_signatures (organization_id, integration_id, replay_key, event_source, event_id, "
+                "expires_at) VALUES ($1, 'int_gh', $2, 'urn:gateway', 'other-worker-event', now() + interval '1 day')",
+                kOrg, check.replay_key);
+  std::thread apply([&] { Apply({Webhook("race-1", kOrg, "int_gh", "push", headers, body)}); });
+  // Wait (bounded) until this batch's insert waits for the other transaction's row.
+  const bool waiting = testing::WaitFor(
+      [&] {
+        return Count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+                     "'%webhook_signatures%'") > 0;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(20));
+  t.commit();
+  apply.join();
+  ASSERT_TRUE(waiting) << "the batch never waited on the other worker's row";
+  ASSERT_EQ(batch_.size(), 1u);
+  EXPECT_EQ(batch_[0].state, ItemState::kFailed);
+  EXPECT_EQ(batch_[0].error_class, common::ErrorClass::kSignature);
+  EXPECT_THAT(batch_[0].reason, HasSubstr("other-worker-event"));
+  EXPECT_EQ(Count("SELECT count(*) FROM integration_operations"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM outbox"), 0);
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 // other must run in its own organisation only: its execution, notification,
 // workflow counter and completion event belong to the sender.  The same for
 // order.submitted events naming orders of either organisation.  Then the
-// replay tool reprocesses every workflow event, with the same outcome.
+// replay tool reprocesses every workflow event, with the same outcome, and
+// signed integration.webhook events name integrations of either organisation.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <random>
 #include <set>
@@ -19,6 +21,9 @@
 
 #include <rapidjson/document.h>
 
+#include "common/json_text.hpp"
+#include "common/secret_box.hpp"
+#include "engine/webhook_signature.hpp"
 #include "tests/support/http_stub.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 #include "worker/seed.hpp"
@@ -30,6 +35,8 @@ using testing::ChildProcess;
 using testing::JsonString;
 using testing::TestConsumer;
 using testing::TestProducer;
+
+const std::string kSecretKey = common::EncodeBase64(std::string(32, 'i'));
 
 struct Flow {
   std::string org, id;
@@ -73,7 +80,7 @@ TEST_F(TenantIsolationTest, RandomCrossTenantEventsTouchNothingOfTheOtherOrganis
   const std::vector<Flow> flows = {{"org_a", workflows_[0]}, {"org_a", workflows_[1]}, {"org_a", workflows_[2]},
                                    {"org_c", org_c[0]},      {"org_c", org_c[1]},      {"org_c", org_c[2]}};
 
-  auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1"}});
+  auto worker = StartWorker({{"HUB_HTTP_ALLOWLIST", "127.0.0.1"}, {"HUB_SECRET_KEY", kSecretKey}});
   TestConsumer completions(broker_->bootstrap(), "hub.workflow.completed");
   TestConsumer dead(broker_->bootstrap(), "hub.deadletter");
   TestProducer producer(broker_->bootstrap());
@@ -253,6 +260,80 @@ TEST_F(TenantIsolationTest, RandomCrossTenantEventsTouchNothingOfTheOtherOrganis
             0);
   EXPECT_EQ(Count("SELECT count(*) FROM notifications"), 2 * (kEvents - crossing));
   EXPECT_TRUE(testing::WaitFor([&] { return Count("SELECT count(*) FROM execution_steps") == 0; }, 30s));
+
+  // Webhooks: each organisation's gateway events name integrations of either
+  // organisation; each integration has a listening workflow in its own one.
+  const std::string slack_secret = "isolation-signing-secret";
+  {
+    const auto ring = common::SecretKeyring::FromBase64(kSecretKey, {});
+    pqxx::connection oc(db_->admin_url());
+    pqxx::work t(oc);
+    for (const char* org : {"org_a", "org_c"}) {
+      const std::string o = org;
+      t.exec_params("INSERT INTO integrations (id, organization_id, name, provider, credentials, status) VALUES "
+                    "($1, $2, 'Slack', 'slack', $3::jsonb, 'CONNECTED')",
+                    "int_" + o, o, R"({"signingSecret":")" + ring.Encrypt(slack_secret) + R"("})");
+      t.exec_params("INSERT INTO automation_workflows (id, organization_id, name, nodes, edges) VALUES ($1, $2, "
+                    "'On Slack', $3::jsonb, '[]')",
+                    "wf_hook_" + o, o,
+                    R"([{"id":"trigger","type":"trigger","data":{"integrationId":"int_)" + o + R"("}}])");
+    }
+    t.commit();
+  }
+  constexpr int kHookEvents = 40;
+  std::map<std::string, bool> hook_crosses;
+  std::map<std::string, std::string> hook_sender;
+  int hook_crossing = 0;
+  const int64_t now_s = std::time(nullptr);
+  for (int i = 0; i < kHookEvents; ++i) {
+    const std::string org = rng() % 2 ? "org_a" : "org_c";
+    const std::string target = rng() % 2 ? "org_a" : "org_c";
+    const std::string id = "iso-hook-" + std::to_string(i), ts = std::to_string(now_s);
+    const std::string body = R"({"text":"message )" + std::to_string(i) + R"("})";
+    hook_crosses[id] = target != org;
+    hook_sender[id] = org;
+    if (hook_crosses[id]) ++hook_crossing;
+    std::string e = R"({"specversion":"1.0","id":")" + id +
+                    R"(","source":"urn:gateway","type":"integration.webhook","time":"2026-12-04T10:00:00Z","data":)"
+                    R"({"organizationId":")" + org + R"(","integrationId":"int_)" + target +
+                    R"(","eventType":"message","headers":{"X-Slack-Request-Timestamp":")" + ts +
+                    R"(","X-Slack-Signature":"v0=)" + engine::HmacSha256Hex(slack_secret, "v0:" + ts + ":" + body) +
+                    R"("},"body":)";
+    common::AppendJsonString(e, body);
+    producer.Produce("hub.integration.webhook", "int_" + target, e + "}}",
+                     {{"content-type", "application/cloudevents+json"}});
+  }
+  producer.Flush();
+  std::cout << "webhook events: " << kHookEvents << ", naming another organisation's integration: " << hook_crossing
+            << "\n";
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return Count("SELECT count(*) FROM workflow_executions WHERE workflow_id LIKE 'wf_hook_%' "
+                     "AND status = 'COMPLETED'") == kHookEvents - hook_crossing;
+      },
+      60s))
+      << worker->StderrText();
+  ASSERT_TRUE(dead.PollUntil(
+      [&](const auto& ms) { return ms.size() >= static_cast<size_t>(crossing + order_crossing + hook_crossing); },
+      60s))
+      << worker->StderrText();
+  std::map<std::string, std::string> hook_letter;
+  for (const auto& m : dead.messages())
+    for (const auto& [k, v] : m.headers)
+      if (k == "hub-error-class" && m.key.rfind("int_", 0) == 0) hook_letter[JsonString(m.value, nullptr, "id")] = v;
+  EXPECT_EQ(hook_letter.size(), static_cast<size_t>(hook_crossing));
+  for (const auto& [id, cross] : hook_crosses) {
+    if (cross) EXPECT_EQ(hook_letter[id], "not_found") << id;
+    else EXPECT_EQ(hook_letter.count(id), 0u) << id;
+  }
+  // Operations, accepted signatures and triggered runs: in the sender's own
+  // organisation, on its own integration and workflow only.
+  EXPECT_EQ(Count("SELECT count(*) FROM integration_operations"), kHookEvents - hook_crossing);
+  EXPECT_EQ(Count("SELECT count(*) FROM integration_operations WHERE 'int_' || organization_id <> integration_id"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM webhook_signatures WHERE 'int_' || organization_id <> integration_id"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM workflow_executions WHERE workflow_id LIKE 'wf_hook_%' "
+                  "AND 'wf_hook_' || organization_id <> workflow_id"),
+            0);
   StopWorker(*worker);
 }
 

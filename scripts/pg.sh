@@ -3,6 +3,7 @@
 #
 #   scripts/pg.sh start DATADIR [--fast]   initdb if needed, start, print the superuser URL
 #   scripts/pg.sh stop DATADIR             stop it (no error when it is not running)
+#   scripts/pg.sh restart DATADIR          fast shutdown (clients cut), start again on the same port
 #
 # The server runs as an unprivileged user (`postgres` through runuser when we
 # are root, since initdb refuses root; the current user otherwise), listens on
@@ -19,7 +20,7 @@ set -euo pipefail
 PGBIN=/usr/lib/postgresql/15/bin
 
 usage() {
-  echo "usage: $0 start DATADIR [--fast] | stop DATADIR" >&2
+  echo "usage: $0 start DATADIR [--fast] | stop DATADIR | restart DATADIR" >&2
   exit 2
 }
 
@@ -129,8 +130,18 @@ stop() {
   fi
 }
 
+# Keeps hub.conf (and so the port): clients reconnect to the same URL.
+restart() {
+  if ! is_running; then
+    echo "$0: no server is running in $datadir" >&2
+    exit 1
+  fi
+  as_owner "$PGBIN/pg_ctl" restart -D "$datadir" -m fast -l "$datadir/server.log" -w -t 60 >/dev/null
+}
+
 case "$cmd" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   *) usage ;;
 esac

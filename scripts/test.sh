@@ -29,19 +29,25 @@ fi
 
 bash scripts/install-deps.sh
 
-build=${HUB_BUILD_DIR:-build}
+# The configure presets of CMakePresets.json (default, asan, tsan); the
+# sanitizer options below are those of its test presets.
+case "$sanitize" in
+  "") preset=default ;;
+  address) preset=asan ;;
+  thread) preset=tsan ;;
+  *) echo "test.sh: --sanitize takes address or thread, not '$sanitize'" >&2; exit 2 ;;
+esac
 if [ -n "$sanitize" ]; then
-  build=${HUB_BUILD_DIR:-build-${sanitize/address/asan}}
-  build=${build/thread/tsan}
+  build=${HUB_BUILD_DIR:-build-$preset}
   supp="$root/tests/sanitizers"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
-  export TSAN_OPTIONS="halt_on_error=1"
-  cmake -S . -B "$build" -DHUB_SANITIZE="$sanitize"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
 else
-  cmake -S . -B "$build"
+  build=${HUB_BUILD_DIR:-build}
 fi
+cmake --preset "$preset" -B "$build"
 cmake --build "$build" -j2
 
 mkdir -p .local

@@ -40,6 +40,10 @@ check "the example workflow ran through trigger --wait" grep -qE 'wf_order_check
 check "its branch was taken" grep -q 'review order A-1 by hand' "$out"
 check "the greetings completed" grep -qE 'wf_org_demo_0 +\| COMPLETED' "$out"
 check "the closing line says what was stopped" grep -q '^Stopped hubworker' "$out"
+# In a sanitizer build the worker, the stub and the commands are sanitized: a
+# report in any of their outputs fails the check.
+check "no sanitizer report on screen or in the run's logs" \
+  bash -c "! grep -rnE 'SUMMARY: (Address|Leak|Thread|UndefinedBehavior)Sanitizer:' '$out' '$state/run'"
 if (( fail )); then
   echo "--- run.sh --once output:"
   cat "$out"

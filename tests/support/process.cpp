@@ -15,6 +15,10 @@
 #include <thread>
 #include <utility>
 
+#include <gtest/gtest.h>
+
+#include "tests/support/sanitizer_report.hpp"
+
 extern char** environ;
 
 namespace hub::testing {
@@ -73,7 +77,7 @@ void Check(int rc, const char* what) {
 ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, std::map<std::string, std::string> env)
     : ChildProcess(ProcessOptions{std::move(program), std::move(args), std::move(env), {}, std::nullopt}) {}
 
-ChildProcess::ChildProcess(const ProcessOptions& o) {
+ChildProcess::ChildProcess(const ProcessOptions& o) : program_(o.program) {
   dir_ = MakeTempDir();
   stdout_path_ = dir_ + "/stdout";
   stderr_path_ = dir_ + "/stderr";
@@ -121,6 +125,12 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !status_) {
     kill(pid_, SIGKILL);
     Reap(/*block=*/true);
+  }
+  // In a sanitizer build the child is sanitized too; its report fails the
+  // test whatever the test expected of the child.
+  if (pid_ > 0) {
+    if (std::string report = SanitizerReport(StderrText()); !report.empty())
+      ADD_FAILURE() << program_ << " (pid " << pid_ << ") printed a sanitizer report:\n" << report;
   }
   if (!std::getenv("HUB_TEST_KEEP_OUTPUT")) RemoveFiles();
   else if (stdout_fd_ >= 0) close(stdout_fd_);

@@ -44,7 +44,9 @@ class ChildProcess {
   // dispositions and an empty signal mask, whatever the test process has.
   explicit ChildProcess(const ProcessOptions& options);
   ChildProcess(std::string program, std::vector<std::string> args, std::map<std::string, std::string> env = {});
-  // If the child still runs: SIGKILL and reap.  Then removes the output files.
+  // If the child still runs: SIGKILL and reap.  A sanitizer report on the
+  // child's stderr fails the current test (ADD_FAILURE).  Then removes the
+  // output files.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -79,6 +81,7 @@ class ChildProcess {
   bool Reap(bool block);
   void RemoveFiles();
 
+  std::string program_;
   pid_t pid_ = -1;
   std::optional<int> status_;  // set once reaped
   std::string dir_, stdout_path_, stderr_path_;

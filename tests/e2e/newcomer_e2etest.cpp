@@ -255,10 +255,12 @@ TEST(StartupErrors, TheDatabaseReadsUpWhileOnlyTheBrokerIsDown) {
   ChildProcess worker(HUB_BINARY, {"run"},
                       {{"HUB_DATABASE_URL", db.url()}, {"HUB_KAFKA_BROKERS", "127.0.0.1:1"},
                        {"HUB_HTTP_ADDR", "127.0.0.1:0"}, {"HUB_LOG_FORMAT", "text"}});
+  // The match is read from a copy that outlives it (a smatch points into the string it searched).
+  std::string err;
   std::smatch m;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
-        const std::string err = worker.StderrText();
+        err = worker.StderrText();
         return std::regex_search(err, m, std::regex("http endpoint listening addr=([0-9.:]+)"));
       },
       20s))

@@ -10,7 +10,7 @@
 # people sharing one work tree need not share a build.
 #
 #   bash scripts/test.sh --sanitize=address   # ASan + UBSan build in build-asan/, every test
-#   bash scripts/test.sh --sanitize=thread    # TSan build in build-tsan/ (e.g. -L unit)
+#   bash scripts/test.sh --sanitize=thread    # TSan build in build-tsan/, every test
 #
 # A sanitizer report fails the test it happens in (the worker processes the
 # end-to-end tests start are sanitized too).  No fuzzing in these runs.
@@ -27,8 +27,6 @@ if [ $# -gt 0 ] && [[ "$1" == --sanitize* ]]; then
   shift
 fi
 
-bash scripts/install-deps.sh
-
 # The configure presets of CMakePresets.json (default, asan, tsan); the
 # sanitizer options below are those of its test presets.
 case "$sanitize" in
@@ -37,6 +35,9 @@ case "$sanitize" in
   thread) preset=tsan ;;
   *) echo "test.sh: --sanitize takes address or thread, not '$sanitize'" >&2; exit 2 ;;
 esac
+
+bash scripts/install-deps.sh
+
 if [ -n "$sanitize" ]; then
   build=${HUB_BUILD_DIR:-build-$preset}
   supp="$root/tests/sanitizers"

@@ -29,7 +29,7 @@ TEST(ChildSanitizerReport, AReportOfAChildThatIsKilledStillFailsTheTest) {
         ChildProcess child("sh", {"-c",
                                   "echo 'WARNING: ThreadSanitizer: data race' >&2; "
                                   "echo 'SUMMARY: ThreadSanitizer: data race x.cpp:1' >&2; echo ready; "
-                                  "exec sleep 60"});
+                                  "exec tail -f /dev/null"});  // alive until the test kills it
         EXPECT_EQ(child.ReadLine(std::chrono::seconds(10)), "ready");
       },
       "printed a sanitizer report");

@@ -26,16 +26,7 @@ CREATE POLICY tenant_isolation ON webhook_signatures
 
 -- Row access for hub_worker (the role `hubworker run` uses, 0026): the
 -- webhook family reads integrations, records operations and remembers
--- signatures.  This file runs before 0026, so it checks for the role itself.
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hub_worker') THEN
-    RAISE EXCEPTION 'the role hub_worker does not exist'
-      USING HINT = 'create it before migrating (as a superuser): CREATE ROLE hub_worker LOGIN PASSWORD ''...'' '
-                   'NOSUPERUSER NOBYPASSRLS; the worker runs as it, the migration only grants it row access';
-  END IF;
-END
-$$;
+-- signatures.  (0026 has checked that the role exists.)
 GRANT SELECT ON integrations TO hub_worker;
 GRANT SELECT, INSERT ON integration_operations TO hub_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_signatures TO hub_worker;
